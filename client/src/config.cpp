@@ -1,0 +1,180 @@
+#include "kwire/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+
+namespace kwire {
+namespace {
+
+const std::vector<config_key_info> keys = {
+    {"bootstrap.servers", "", "Comma-separated host:port list of brokers to start from"},
+    {"client.id", "kwire", "Client id sent with every request (appears in broker logs and quotas)"},
+    {"socket.connection.setup.timeout.ms", "10000", "Time allowed to resolve and connect to a broker"},
+    {"request.timeout.ms", "30000", "Time allowed for a broker to answer one request"},
+    {"receive.message.max.bytes", "104857600", "Largest response frame accepted from a broker"},
+};
+
+// kafka-python spellings of the same properties.
+const std::map<std::string_view, std::string_view> aliases = {
+    {"bootstrap_servers", "bootstrap.servers"},
+    {"client_id", "client.id"},
+    {"request_timeout_ms", "request.timeout.ms"},
+};
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+const config_key_info* find_key(std::string_view name) {
+    if (auto a = aliases.find(name); a != aliases.end()) name = a->second;
+    for (const auto& k : keys)
+        if (k.name == name) return &k;
+    return nullptr;
+}
+
+std::string nearest_key(std::string_view name) {
+    std::string_view best;
+    std::size_t best_distance = std::string_view::npos;
+    auto consider = [&](std::string_view candidate) {
+        const std::size_t d = edit_distance(name, candidate);
+        if (d < best_distance) {
+            best_distance = d;
+            best = candidate;
+        }
+    };
+    for (const auto& k : keys) consider(k.name);
+    for (const auto& a : aliases) consider(a.first);
+    return std::string(best);
+}
+
+std::string trim(std::string_view s) {
+    const auto first = s.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) return {};
+    const auto last = s.find_last_not_of(" \t\r");
+    return std::string(s.substr(first, last - first + 1));
+}
+
+} // namespace
+
+const std::vector<config_key_info>& config::known_keys() { return keys; }
+
+config& config::set(std::string_view key, std::string_view value) {
+    const config_key_info* info = find_key(key);
+    if (!info) {
+        throw config_error("unknown configuration property '" + std::string(key) + "' (did you mean '" +
+                           nearest_key(key) + "'?)");
+    }
+    const std::string name(info->name);
+    const std::string previous = values_.count(name) ? values_[name] : std::string();
+    values_[name] = std::string(value);
+    // Validate numeric properties now, so a typo fails at configuration time.
+    if (name.ends_with(".ms") || name.ends_with(".bytes")) {
+        try {
+            (void)get_int(name);
+        } catch (...) {
+            if (previous.empty()) values_.erase(name);
+            else values_[name] = previous;
+            throw;
+        }
+    }
+    return *this;
+}
+
+config& config::load_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw config_error("cannot read configuration file '" + path + "'");
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        const std::string t = trim(line);
+        if (t.empty() || t[0] == '#' || t[0] == '!') continue;
+        const auto eq = t.find_first_of("=:");
+        if (eq == std::string::npos) {
+            throw config_error(path + ":" + std::to_string(number) + ": expected key=value");
+        }
+        try {
+            set(trim(std::string_view(t).substr(0, eq)), trim(std::string_view(t).substr(eq + 1)));
+        } catch (const config_error& e) {
+            throw config_error(path + ":" + std::to_string(number) + ": " + e.what());
+        }
+    }
+    return *this;
+}
+
+std::optional<std::string> config::get(std::string_view key) const {
+    auto it = values_.find(key);
+    if (it == values_.end()) return std::nullopt;
+    return it->second;
+}
+
+std::string config::get_or_default(std::string_view key) const {
+    if (auto v = get(key)) return *v;
+    const config_key_info* info = find_key(key);
+    return info ? std::string(info->default_value) : std::string();
+}
+
+std::int64_t config::get_int(std::string_view key) const {
+    const std::string v = get_or_default(key);
+    std::int64_t out = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc{} || end != v.data() + v.size() || out < 0) {
+        throw config_error("configuration property '" + std::string(key) + "' needs a non-negative integer, got '" +
+                           v + "'");
+    }
+    return out;
+}
+
+std::chrono::milliseconds config::get_ms(std::string_view key) const {
+    return std::chrono::milliseconds(get_int(key));
+}
+
+bool config::get_bool(std::string_view key) const {
+    const std::string v = get_or_default(key);
+    if (v == "true" || v == "True" || v == "1") return true;
+    if (v == "false" || v == "False" || v == "0") return false;
+    throw config_error("configuration property '" + std::string(key) + "' needs true or false, got '" + v + "'");
+}
+
+std::vector<std::pair<std::string, std::string>> config::bootstrap_servers() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    const std::string list = get_or_default("bootstrap.servers");
+    std::string_view rest = list;
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        const std::string item = trim(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        if (item.empty()) continue;
+        // host:port, [v6]:port; a missing port means Kafka's default 9092.
+        std::string host = item, port = "9092";
+        if (item.front() == '[') {
+            const auto close = item.find(']');
+            if (close == std::string::npos) throw config_error("bootstrap.servers: malformed address '" + item + "'");
+            host = item.substr(1, close - 1);
+            if (close + 1 < item.size() && item[close + 1] == ':') port = item.substr(close + 2);
+        } else if (const auto colon = item.rfind(':'); colon != std::string::npos) {
+            host = item.substr(0, colon);
+            port = item.substr(colon + 1);
+        }
+        if (host.empty() || port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
+            throw config_error("bootstrap.servers: malformed address '" + item + "' (expected host:port)");
+        }
+        out.emplace_back(std::move(host), std::move(port));
+    }
+    if (out.empty()) throw config_error("bootstrap.servers is empty: give at least one host:port");
+    return out;
+}
+
+} // namespace kwire

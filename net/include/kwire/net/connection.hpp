@@ -1,0 +1,175 @@
+// One TCP connection to one broker: Kafka framing, pipelined requests matched
+// to responses by correlation id, per-request deadlines.
+//
+// One writer and one reader per connection. Requests queued while a write is
+// under way go out together in one gather write. Any I/O, framing or timeout
+// error poisons the connection: it closes and every request in flight
+// completes with that error; a new connection is the caller's decision.
+#pragma once
+
+#include "kwire/net/erased_handler.hpp"
+#include "kwire/net/errors.hpp"
+#include "kwire/proto/reader.hpp"
+#include "kwire/proto/writer.hpp"
+
+#include <asio/any_io_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace kwire::net {
+
+struct connection_options {
+    std::string client_id = "kwire";
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds request_timeout{30'000};
+    // A response announcing a larger frame is an error, never an allocation.
+    std::size_t max_frame_size = 100 * 1024 * 1024;
+};
+
+// A complete response frame. `body()` views the bytes after the response header.
+struct response {
+    std::int32_t correlation_id = 0;
+    std::vector<std::byte> frame;
+    std::size_t body_offset = 0;
+
+    proto::bytes_view body() const noexcept {
+        return proto::bytes_view(frame).subspan(body_offset);
+    }
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+    struct private_tag {};
+
+public:
+    using executor_type = asio::strand<asio::any_io_executor>;
+
+    static std::shared_ptr<connection> create(asio::any_io_executor ex, connection_options options = {}) {
+        return std::make_shared<connection>(private_tag{}, std::move(ex), std::move(options));
+    }
+    connection(private_tag, asio::any_io_executor ex, connection_options options);
+    ~connection();
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    executor_type get_executor() const noexcept { return strand_; }
+    const connection_options& options() const noexcept { return options_; }
+    // "host:port", for messages.
+    const std::string& peer() const noexcept { return peer_; }
+    bool is_open() const noexcept { return state_ == state::open; }
+    // Why the connection failed, in one line naming the broker and the step;
+    // empty while it is healthy.
+    std::string failure() const;
+
+    // Resolves `host` and connects to the first address that answers, within
+    // the connect timeout. Completion: void(std::error_code).
+    template <class Token>
+    auto async_connect(std::string host, std::string port, Token&& token) {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [self = shared_from_this()](auto handler, std::string h, std::string p) {
+                self->start_connect(std::move(h), std::move(p),
+                                    erased_handler<std::error_code>(std::move(handler), self->strand_));
+            },
+            token, std::move(host), std::move(port));
+    }
+
+    // Sends a request whose body is already encoded at `api_version`.
+    // Completion: void(std::error_code, response).
+    template <class Token>
+    auto async_request(std::int16_t api_key, std::int16_t api_version, std::vector<std::byte> body,
+                       Token&& token) {
+        return asio::async_initiate<Token, void(std::error_code, response)>(
+            [self = shared_from_this(), api_key, api_version](auto handler, std::vector<std::byte> b) {
+                self->start_request(api_key, api_version, std::move(b),
+                                    erased_handler<std::error_code, response>(std::move(handler), self->strand_));
+            },
+            token, std::move(body));
+    }
+
+    // Encodes `request` at `version`, sends it and decodes the response.
+    // Completion: void(std::error_code, typename Request::response_type).
+    template <class Request, class Token>
+    auto async_send(const Request& request, std::int16_t version, Token&& token) {
+        using Response = typename Request::response_type;
+        std::vector<std::byte> body;
+        proto::writer w(body);
+        const std::error_code encode_error = request.encode(w, version);
+        return asio::async_initiate<Token, void(std::error_code, Response)>(
+            [self = shared_from_this(), version, encode_error](auto handler, std::vector<std::byte> b) {
+                erased_handler<std::error_code, Response> done(std::move(handler), self->strand_);
+                if (encode_error) return done(encode_error, Response{});
+                self->start_request(
+                    Request::api_key, version, std::move(b),
+                    erased_handler<std::error_code, response>(
+                        [done = std::move(done), version](std::error_code ec, response r) mutable {
+                            Response decoded;
+                            if (!ec) ec = decode_body(decoded, r, version);
+                            done(ec, std::move(decoded));
+                        },
+                        self->strand_));
+            },
+            token, std::move(body));
+    }
+
+    // Closes the connection; requests in flight complete with errc::shut_down.
+    void close();
+
+private:
+    enum class state { idle, connecting, open, failed };
+
+    struct in_flight {
+        std::int32_t correlation_id;
+        std::int16_t api_key;
+        std::int16_t api_version;
+        std::chrono::steady_clock::time_point deadline;
+        erased_handler<std::error_code, response> handler;
+    };
+
+    template <class Response>
+    static std::error_code decode_body(Response& out, const response& r, std::int16_t version) {
+        proto::reader rd(r.body());
+        if (auto ec = out.decode(rd, version)) return ec;
+        return {};
+    }
+
+    void start_connect(std::string host, std::string port, erased_handler<std::error_code> handler);
+    void start_request(std::int16_t api_key, std::int16_t api_version, std::vector<std::byte> body,
+                       erased_handler<std::error_code, response> handler);
+    void write_more();
+    void read_frame_size();
+    void read_frame_body(std::size_t size);
+    void deliver(std::vector<std::byte> frame);
+    void arm_watchdog();
+    void on_watchdog(std::error_code ec);
+    void fail(std::error_code ec, std::string step, std::string detail = {});
+
+    executor_type strand_;
+    connection_options options_;
+    asio::ip::tcp::resolver resolver_;
+    asio::ip::tcp::socket socket_;
+    asio::steady_timer connect_timer_;
+    asio::steady_timer watchdog_;
+    std::chrono::steady_clock::time_point watchdog_deadline_{};
+    state state_ = state::idle;
+    std::string peer_;
+    std::int32_t next_correlation_id_ = 1;
+    std::deque<in_flight> in_flight_;
+    std::vector<std::vector<std::byte>> write_queue_;   // complete frames not yet written
+    std::vector<std::vector<std::byte>> writing_;       // frames of the write under way
+    bool write_active_ = false;
+    std::array<std::byte, 4> size_buffer_{};
+    std::vector<std::byte> read_buffer_;
+    std::error_code failure_code_;
+    std::string failure_;
+};
+
+} // namespace kwire::net

@@ -1,0 +1,248 @@
+#include "kwire/net/connection.hpp"
+
+#include "kwire/proto/api_keys.hpp"
+
+#include <asio/bind_executor.hpp>
+#include <asio/buffer.hpp>
+#include <asio/connect.hpp>
+#include <asio/post.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+
+#include <algorithm>
+#include <cstring>
+
+namespace kwire::net {
+namespace {
+
+// What the first four bytes of a "frame size" look like when the peer is not
+// speaking Kafka to us, so the error can say what is really on that port.
+std::error_code classify_bad_size(const std::array<std::byte, 4>& b) {
+    const auto u = [&](int i) { return std::to_integer<unsigned>(b[static_cast<std::size_t>(i)]); };
+    // A TLS record: content type alert (21) or handshake (22), version 3.x.
+    if ((u(0) == 0x15 || u(0) == 0x16) && u(1) == 0x03 && u(2) <= 0x04) return errc::tls_on_plaintext;
+    if (std::memcmp(b.data(), "HTTP", 4) == 0) return errc::http_on_kafka_port;
+    return errc::frame_too_large;
+}
+
+} // namespace
+
+connection::connection(private_tag, asio::any_io_executor ex, connection_options options)
+    : strand_(asio::make_strand(ex)),
+      options_(std::move(options)),
+      resolver_(strand_),
+      socket_(strand_),
+      connect_timer_(strand_),
+      watchdog_(strand_) {}
+
+connection::~connection() = default;
+
+std::string connection::failure() const { return failure_; }
+
+void connection::close() {
+    asio::post(strand_, [self = shared_from_this()] {
+        if (self->state_ != state::failed) self->fail(errc::shut_down, "close");
+    });
+}
+
+void connection::start_connect(std::string host, std::string port, erased_handler<std::error_code> handler) {
+    asio::dispatch(strand_, [self = shared_from_this(), host = std::move(host), port = std::move(port),
+                             handler = std::move(handler)]() mutable {
+        if (self->state_ != state::idle) return handler(errc::connection_poisoned);
+        self->state_ = state::connecting;
+        self->peer_ = host + ":" + port;
+        auto shared_handler = std::make_shared<erased_handler<std::error_code>>(std::move(handler));
+        auto finish = [self, shared_handler](std::error_code ec) {
+            if (!*shared_handler) return;
+            self->connect_timer_.cancel();
+            if (!ec) {
+                self->state_ = state::open;
+                self->read_frame_size();
+            }
+            (*shared_handler)(ec);
+        };
+
+        self->connect_timer_.expires_after(self->options_.connect_timeout);
+        self->connect_timer_.async_wait([self, finish](std::error_code ec) {
+            if (ec || self->state_ != state::connecting) return;
+            self->fail(errc::connect_timeout, "connect",
+                       "no TCP connection within " + std::to_string(self->options_.connect_timeout.count()) + " ms");
+            finish(errc::connect_timeout);
+        });
+
+        self->resolver_.async_resolve(
+            host, port,
+            [self, finish, host](std::error_code ec, asio::ip::tcp::resolver::results_type results) {
+                if (self->state_ != state::connecting) return;
+                if (ec) {
+                    self->fail(errc::resolve_failed, "resolve", "cannot resolve '" + host + "': " + ec.message());
+                    return finish(errc::resolve_failed);
+                }
+                asio::async_connect(
+                    self->socket_, results,
+                    [self, finish](std::error_code ec, const asio::ip::tcp::endpoint&) {
+                        if (self->state_ != state::connecting) return;
+                        if (ec) {
+                            self->fail(errc::connect_failed, "connect", ec.message());
+                            return finish(errc::connect_failed);
+                        }
+                        std::error_code ignored;
+                        self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+                        finish({});
+                    });
+            });
+    });
+}
+
+void connection::start_request(std::int16_t api_key, std::int16_t api_version, std::vector<std::byte> body,
+                               erased_handler<std::error_code, response> handler) {
+    asio::dispatch(strand_, [self = shared_from_this(), api_key, api_version, body = std::move(body),
+                             handler = std::move(handler)]() mutable {
+        if (self->state_ != state::open) {
+            return handler(self->failure_code_ ? self->failure_code_ : make_error_code(errc::connection_poisoned),
+                           response{});
+        }
+        const std::int32_t correlation_id = self->next_correlation_id_;
+        self->next_correlation_id_ =
+            correlation_id == std::numeric_limits<std::int32_t>::max() ? 1 : correlation_id + 1;
+
+        // Size, request header and body in one frame; the header is small, so
+        // the body is appended rather than sent as a separate buffer.
+        std::vector<std::byte> frame;
+        frame.reserve(64 + self->options_.client_id.size() + body.size());
+        proto::writer w(frame);
+        w.write_int32(0);  // patched below
+        w.write_int16(api_key);
+        w.write_int16(api_version);
+        w.write_int32(correlation_id);
+        w.write_nullable_string(self->options_.client_id);
+        if (proto::request_header_version(api_key, api_version) >= 2) w.write_uvarint(0);  // no tagged fields
+        w.write_raw(body);
+        const auto size = static_cast<std::uint32_t>(frame.size() - 4);
+        for (int i = 0; i < 4; ++i) frame[static_cast<std::size_t>(i)] = static_cast<std::byte>(size >> (24 - 8 * i));
+
+        self->in_flight_.push_back(in_flight{correlation_id, api_key, api_version,
+                                             std::chrono::steady_clock::now() + self->options_.request_timeout,
+                                             std::move(handler)});
+        self->write_queue_.push_back(std::move(frame));
+        self->arm_watchdog();
+        self->write_more();
+    });
+}
+
+void connection::write_more() {
+    if (write_active_ || write_queue_.empty() || state_ != state::open) return;
+    write_active_ = true;
+    writing_.swap(write_queue_);
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(writing_.size());
+    for (const auto& f : writing_) buffers.emplace_back(asio::buffer(f));
+    asio::async_write(socket_, buffers, [self = shared_from_this()](std::error_code ec, std::size_t) {
+        self->write_active_ = false;
+        self->writing_.clear();
+        if (self->state_ != state::open) return;
+        if (ec) return self->fail(errc::connection_closed, "write", ec.message());
+        self->write_more();
+    });
+}
+
+void connection::read_frame_size() {
+    asio::async_read(socket_, asio::buffer(size_buffer_), [self = shared_from_this()](std::error_code ec, std::size_t) {
+        if (self->state_ != state::open) return;
+        if (ec) {
+            return self->fail(errc::connection_closed, "read",
+                              ec == asio::error::eof ? "the broker closed the connection" : ec.message());
+        }
+        const std::int32_t size = static_cast<std::int32_t>(
+            (std::to_integer<std::uint32_t>(self->size_buffer_[0]) << 24) |
+            (std::to_integer<std::uint32_t>(self->size_buffer_[1]) << 16) |
+            (std::to_integer<std::uint32_t>(self->size_buffer_[2]) << 8) |
+            std::to_integer<std::uint32_t>(self->size_buffer_[3]));
+        if (size < 4 || static_cast<std::size_t>(size) > self->options_.max_frame_size) {
+            const std::error_code cause = size < 4 && size >= 0 ? make_error_code(errc::bad_frame)
+                                                                : classify_bad_size(self->size_buffer_);
+            return self->fail(cause, "read",
+                              "response frame size " + std::to_string(size) + " (maximum " +
+                                  std::to_string(self->options_.max_frame_size) + ")");
+        }
+        self->read_frame_body(static_cast<std::size_t>(size));
+    });
+}
+
+void connection::read_frame_body(std::size_t size) {
+    read_buffer_.resize(size);
+    asio::async_read(socket_, asio::buffer(read_buffer_), [self = shared_from_this()](std::error_code ec, std::size_t) {
+        if (self->state_ != state::open) return;
+        if (ec) return self->fail(errc::connection_closed, "read", "connection lost inside a response: " + ec.message());
+        self->deliver(std::move(self->read_buffer_));
+        self->read_buffer_ = {};
+        if (self->state_ == state::open) self->read_frame_size();
+    });
+}
+
+void connection::deliver(std::vector<std::byte> frame) {
+    proto::reader r(frame);
+    const std::int32_t correlation_id = r.read_int32();
+    const auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
+                                 [&](const in_flight& p) { return p.correlation_id == correlation_id; });
+    if (it == in_flight_.end()) {
+        return fail(errc::unexpected_response, "read",
+                    "response with correlation id " + std::to_string(correlation_id) + " matches no request");
+    }
+    if (proto::response_header_version(it->api_key, it->api_version) >= 1)
+        r.read_tagged_fields([](std::uint32_t, proto::reader&) {});
+    if (!r.ok()) return fail(errc::bad_frame, "read", "malformed response header: " + r.error().message());
+
+    response resp;
+    resp.correlation_id = correlation_id;
+    resp.body_offset = frame.size() - r.remaining();
+    resp.frame = std::move(frame);
+    auto handler = std::move(it->handler);
+    in_flight_.erase(it);
+    handler({}, std::move(resp));
+}
+
+void connection::arm_watchdog() {
+    if (in_flight_.empty()) return;
+    auto earliest = std::min_element(in_flight_.begin(), in_flight_.end(), [](const auto& a, const auto& b) {
+                        return a.deadline < b.deadline;
+                    })->deadline;
+    if (watchdog_deadline_ != std::chrono::steady_clock::time_point{} && watchdog_deadline_ <= earliest) return;
+    watchdog_deadline_ = earliest;
+    watchdog_.expires_at(earliest);
+    watchdog_.async_wait([self = shared_from_this()](std::error_code ec) { self->on_watchdog(ec); });
+}
+
+void connection::on_watchdog(std::error_code ec) {
+    if (ec == asio::error::operation_aborted) return;  // re-armed or closed
+    watchdog_deadline_ = {};
+    if (state_ != state::open) return;
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& p : in_flight_) {
+        if (p.deadline <= now) {
+            return fail(errc::request_timeout, "request",
+                        std::string(proto::api_name(p.api_key)) + " v" + std::to_string(p.api_version) +
+                            " got no response within " + std::to_string(options_.request_timeout.count()) + " ms");
+        }
+    }
+    arm_watchdog();
+}
+
+void connection::fail(std::error_code ec, std::string step, std::string detail) {
+    if (state_ == state::failed) return;
+    state_ = state::failed;
+    failure_code_ = ec;
+    failure_ = "broker " + peer_ + ": " + step + " failed: " + ec.message();
+    if (!detail.empty()) failure_ += " (" + detail + ")";
+    std::error_code ignored;
+    resolver_.cancel();
+    connect_timer_.cancel();
+    watchdog_.cancel();
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    auto pending = std::move(in_flight_);
+    in_flight_.clear();
+    for (auto& p : pending) p.handler(ec, response{});
+}
+
+} // namespace kwire::net

@@ -1,0 +1,39 @@
+// Shared pieces of the kwire command-line tool: option parsing in kcat's style
+// (-b, -X key=value, -F file), and the exit codes.
+#pragma once
+
+#include "kwire/config.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace kwire::cli {
+
+// Exit codes: 0 ok, 1 the operation failed, 2 bad usage or configuration.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;
+inline constexpr int exit_usage = 2;
+
+class usage_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Parses the options every command shares (-b, -X, -F, --json, -h) and hands
+// the rest to `other(flag, next_value)`, which returns true when it consumed
+// the value.
+struct common_options {
+    kwire::config cfg;
+    bool json = false;
+    bool help = false;
+    std::vector<std::string> positional;
+};
+
+using option_handler = std::function<bool(const std::string& flag, const std::string* value, bool& used_value)>;
+
+common_options parse_common(const std::vector<std::string>& args, const option_handler& other);
+
+int run_metadata(const std::vector<std::string>& args);
+
+} // namespace kwire::cli

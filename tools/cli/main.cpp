@@ -1,0 +1,94 @@
+// kwire: the command-line tool. Each command lives in its own file.
+#include "cli.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+namespace kwire::cli {
+
+common_options parse_common(const std::vector<std::string>& args, const option_handler& other) {
+    common_options out;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        const std::string* next = i + 1 < args.size() ? &args[i + 1] : nullptr;
+        auto need = [&](const char* what) -> const std::string& {
+            if (!next) throw usage_error(a + " needs " + what);
+            ++i;
+            return *next;
+        };
+        if (a == "-h" || a == "--help") {
+            out.help = true;
+        } else if (a == "--json") {
+            out.json = true;
+        } else if (a == "-b" || a == "--bootstrap-servers") {
+            out.cfg.set("bootstrap.servers", need("host:port[,host:port...]"));
+        } else if (a == "-X") {
+            const std::string& kv = need("key=value");
+            const auto eq = kv.find('=');
+            if (eq == std::string::npos) throw usage_error("-X needs key=value, got '" + kv + "'");
+            out.cfg.set(kv.substr(0, eq), kv.substr(eq + 1));
+        } else if (a == "-F") {
+            out.cfg.load_file(need("a properties file"));
+        } else {
+            bool used_value = false;
+            if (other && other(a, next, used_value)) {
+                if (used_value) ++i;
+            } else if (!a.empty() && a[0] == '-') {
+                throw usage_error("unknown option " + a);
+            } else {
+                out.positional.push_back(a);
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace kwire::cli
+
+namespace {
+
+void print_usage() {
+    std::cout << "kwire - a native C++ client for Apache Kafka\n"
+                 "\n"
+                 "usage: kwire COMMAND [options]\n"
+                 "\n"
+                 "commands:\n"
+                 "  metadata   show brokers, topics, partitions and API versions of a cluster\n"
+                 "\n"
+                 "options shared by every command:\n"
+                 "  -b HOST:PORT[,...]   bootstrap servers (bootstrap.servers)\n"
+                 "  -X key=value         set a configuration property (librdkafka/Java names)\n"
+                 "  -F FILE              read properties from a file (key=value lines)\n"
+                 "  --json               machine-readable output\n"
+                 "  -h, --help           help for a command\n"
+                 "\n"
+                 "exit status: 0 success, 1 the operation failed, 2 bad usage or configuration\n";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    using namespace kwire::cli;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+        print_usage();
+        return args.empty() ? exit_usage : exit_ok;
+    }
+    const std::string command = args[0];
+    args.erase(args.begin());
+    try {
+        if (command == "metadata") return run_metadata(args);
+        std::cerr << "kwire: unknown command '" << command << "' (see kwire --help)\n";
+        return exit_usage;
+    } catch (const usage_error& e) {
+        std::cerr << "kwire " << command << ": " << e.what() << "\n";
+        return exit_usage;
+    } catch (const kwire::config_error& e) {
+        std::cerr << "kwire " << command << ": " << e.what() << "\n";
+        return exit_usage;
+    } catch (const std::exception& e) {
+        std::cerr << "kwire " << command << ": " << e.what() << "\n";
+        return exit_failure;
+    }
+}
