@@ -1,5 +1,7 @@
 #include "kwire/config.hpp"
 
+#include "kwire/net/api_versions.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -13,6 +15,8 @@ const std::vector<config_key_info> keys = {
     {"socket.connection.setup.timeout.ms", "10000", "Time allowed to resolve and connect to a broker"},
     {"request.timeout.ms", "30000", "Time allowed for a broker to answer one request"},
     {"receive.message.max.bytes", "104857600", "Largest response frame accepted from a broker"},
+    {"api.version.pin", "",
+     "Caps on the API versions kwire sends, e.g. Produce=7,Fetch=11, or lowest (the oldest both sides speak)"},
 };
 
 // kafka-python spellings of the same properties.
@@ -79,10 +83,18 @@ config& config::set(std::string_view key, std::string_view value) {
     const std::string name(info->name);
     const std::string previous = values_.count(name) ? values_[name] : std::string();
     values_[name] = std::string(value);
-    // Validate numeric properties now, so a typo fails at configuration time.
-    if (name.ends_with(".ms") || name.ends_with(".bytes")) {
+    // Validate values now, so a typo fails at configuration time.
+    if (name.ends_with(".ms") || name.ends_with(".bytes") || name == "api.version.pin") {
         try {
-            (void)get_int(name);
+            if (name == "api.version.pin") {
+                try {
+                    (void)net::version_pins::parse(value);
+                } catch (const std::invalid_argument& e) {
+                    throw config_error("api.version.pin: " + std::string(e.what()));
+                }
+            } else {
+                (void)get_int(name);
+            }
         } catch (...) {
             if (previous.empty()) values_.erase(name);
             else values_[name] = previous;

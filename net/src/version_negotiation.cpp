@@ -24,6 +24,10 @@ result_awaitable<api_versions> negotiate_versions(std::shared_ptr<connection> co
 
     // An unstable newest version is never offered by production brokers.
     std::int16_t version = request_t::latest_version_unstable ? request_t::max_version - 1 : request_t::max_version;
+    const version_pins& pins = conn->options().pins;
+    if (auto p = pins.max_by_api.find(request_t::api_key); p != pins.max_by_api.end() && p->second < version)
+        version = p->second;
+    if (pins.lowest) version = 0;
     for (int attempt = 0; attempt < 2; ++attempt) {
         std::vector<std::byte> body;
         proto::writer w(body);
@@ -51,6 +55,7 @@ result_awaitable<api_versions> negotiate_versions(std::shared_ptr<connection> co
         if (decoded.error_code != 0) co_return std::pair{proto::kafka_error(decoded.error_code), api_versions{}};
 
         api_versions result;
+        result.pin(pins);
         for (const auto& k : decoded.api_keys) result.set(k.api_key, version_range{k.min_version, k.max_version});
         co_return std::pair{std::error_code{}, std::move(result)};
     }

@@ -3,6 +3,7 @@
 #include "cli.hpp"
 #include "json.hpp"
 
+#include "kwire/connection_config.hpp"
 #include "kwire/net/open_connection.hpp"
 #include "kwire/proto/api_keys.hpp"
 #include "kwire/proto/kafka_error.hpp"
@@ -28,22 +29,13 @@ struct metadata_result {
     proto::metadata_response metadata;
 };
 
-net::connection_options connection_options_from(const kwire::config& cfg) {
-    net::connection_options o;
-    o.client_id = cfg.get_or_default("client.id");
-    o.connect_timeout = cfg.get_ms("socket.connection.setup.timeout.ms");
-    o.request_timeout = cfg.get_ms("request.timeout.ms");
-    o.max_frame_size = static_cast<std::size_t>(cfg.get_int("receive.message.max.bytes"));
-    return o;
-}
-
 asio::awaitable<metadata_result> fetch(asio::any_io_executor ex, const kwire::config& cfg,
                                        std::optional<std::vector<std::string>> topics) {
     metadata_result out;
     std::vector<std::string> failures;
     // Named, not a temporary inside the co_await: GCC 12 mishandles class
     // prvalues passed by value within a co_await expression.
-    const net::connection_options options = connection_options_from(cfg);
+    const net::connection_options options = kwire::make_connection_options(cfg);
     for (const auto& [host, port] : cfg.bootstrap_servers()) {
         auto [ec, ready] = co_await net::async_open_connection(ex, host, port, options, no_throw);
         if (ec) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string_view>
 
 namespace kwire::net {
 
@@ -14,9 +15,23 @@ struct version_range {
     bool contains(std::int16_t v) const noexcept { return v >= min && v <= max; }
 };
 
+// Limits a user puts on the versions kwire sends, for brokers or proxies that
+// advertise more than they handle, and for conformance tests of old versions.
+struct version_pins {
+    std::map<std::int16_t, std::int16_t> max_by_api;  // api key -> highest version to send
+    bool lowest = false;                               // send the lowest version both sides speak
+
+    // "lowest", or a comma-separated list of Name=version (Produce=7,Fetch=11;
+    // names as in Kafka's protocol guide). Throws std::invalid_argument.
+    static version_pins parse(std::string_view text);
+    bool empty() const noexcept { return max_by_api.empty() && !lowest; }
+};
+
 class api_versions {
 public:
     void set(std::int16_t api_key, version_range range) { ranges_[api_key] = range; }
+    void pin(version_pins pins) { pins_ = std::move(pins); }
+    const version_pins& pins() const noexcept { return pins_; }
 
     std::optional<version_range> broker_range(std::int16_t api_key) const {
         auto it = ranges_.find(api_key);
@@ -24,23 +39,24 @@ public:
         return it->second;
     }
 
-    // Highest version in both `ours` and the broker's range, at most `pin`
-    // when given; nullopt when there is none.
-    std::optional<std::int16_t> choose(std::int16_t api_key, version_range ours,
-                                       std::optional<std::int16_t> pin = std::nullopt) const {
+    // The version to send: the highest in both `ours` and the broker's range
+    // and at most the user's pin (the lowest common one in "lowest" mode);
+    // nullopt when there is none.
+    std::optional<std::int16_t> choose(std::int16_t api_key, version_range ours) const {
         const auto theirs = broker_range(api_key);
         if (!theirs) return std::nullopt;
         std::int16_t top = ours.max < theirs->max ? ours.max : theirs->max;
-        if (pin && *pin < top) top = *pin;
+        if (auto p = pins_.max_by_api.find(api_key); p != pins_.max_by_api.end() && p->second < top) top = p->second;
         const std::int16_t bottom = ours.min > theirs->min ? ours.min : theirs->min;
         if (top < bottom) return std::nullopt;
-        return top;
+        return pins_.lowest ? bottom : top;
     }
 
     const std::map<std::int16_t, version_range>& all() const noexcept { return ranges_; }
 
 private:
     std::map<std::int16_t, version_range> ranges_;
+    version_pins pins_;
 };
 
 } // namespace kwire::net

@@ -7,6 +7,7 @@
 // completes with that error; a new connection is the caller's decision.
 #pragma once
 
+#include "kwire/net/api_versions.hpp"
 #include "kwire/net/erased_handler.hpp"
 #include "kwire/net/errors.hpp"
 #include "kwire/proto/reader.hpp"
@@ -34,6 +35,8 @@ struct connection_options {
     std::chrono::milliseconds request_timeout{30'000};
     // A response announcing a larger frame is an error, never an allocation.
     std::size_t max_frame_size = 100 * 1024 * 1024;
+    // Caps on the API versions sent (api.version.pin).
+    version_pins pins;
 };
 
 // A complete response frame. `body()` views the bytes after the response header.
