@@ -1,5 +1,5 @@
-// Runs an awaitable on a private io_context to completion, with a hard limit
-// so that a hang fails the test instead of stalling the run.
+// Runs an awaitable on a private io_context until it completes, with a hard
+// limit so that a hang fails the test instead of stalling the run.
 #pragma once
 
 #include <asio/co_spawn.hpp>
@@ -19,6 +19,7 @@ T run_async(MakeAwaitable make, std::chrono::seconds limit = std::chrono::second
     asio::co_spawn(io, make(io.get_executor()), [&](std::exception_ptr e, T r) {
         error = e;
         if (!e) result = std::move(r);
+        io.stop();  // abandon helpers still running (fake servers holding sockets open)
     });
     io.run_for(limit);
     if (error) std::rethrow_exception(error);
