@@ -5,6 +5,7 @@
 
 #include "kwire/net/open_connection.hpp"
 #include "kwire/proto/messages/api_versions.hpp"
+#include "kwire/proto/messages/create_topics.hpp"
 #include "kwire/proto/messages/metadata.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
@@ -13,7 +14,9 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 using namespace kwire;
 namespace {
@@ -44,6 +47,7 @@ metadata_outcome fetch_metadata(const std::string& host, const std::string& port
         if (!v) co_return out;
         out.version = *v;
         proto::metadata_request req;
+        req.topics = std::nullopt;  // every topic
         req.allow_auto_topic_creation = false;
         auto [mec, resp] = co_await ready.conn->async_send(req, *v, no_throw);
         out.ec = mec;
@@ -127,4 +131,63 @@ TEST_CASE("several requests in flight on one connection are matched to their res
         co_return out;
     });
     CHECK(result.ok == in_flight);
+}
+
+TEST_CASE("a topic created through kwire shows up in metadata with its partitions") {
+    const auto [host, port] = test::first_address(test::broker_env("KWIRE_BOOTSTRAP"));
+    const int broker_count = std::stoi(test::broker_env("KWIRE_BROKER_COUNT"));
+    const std::string topic =
+        "kwire-metadata-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    constexpr int partitions = 3;
+
+    struct created {
+        std::error_code ec;
+        std::int16_t error_code = -1;
+        std::string failure;
+    };
+    const auto result = test::run_async<created>([&](asio::any_io_executor ex) -> asio::awaitable<created> {
+        created out;
+        const net::connection_options options;
+        auto [ec, ready] = co_await net::async_open_connection(ex, host, port, options, no_throw);
+        out.ec = ec;
+        out.failure = ready.failure;
+        if (ec) co_return out;
+        using request_t = proto::create_topics_request;
+        const auto v = ready.versions.choose(request_t::api_key, {request_t::min_version, request_t::max_version});
+        if (!v) co_return out;
+        request_t req;
+        request_t::creatable_topic t;
+        t.name = topic;
+        t.num_partitions = partitions;
+        t.replication_factor = static_cast<std::int16_t>(broker_count);
+        req.topics.push_back(t);
+        req.timeout_ms = 30000;
+        auto [cec, resp] = co_await ready.conn->async_send(req, *v, no_throw);
+        out.ec = cec;
+        if (!cec && resp.topics.size() == 1 && resp.topics[0].name == topic) out.error_code = resp.topics[0].error_code;
+        ready.conn->close();
+        co_return out;
+    });
+    REQUIRE_MESSAGE(!result.ec, result.failure << " / " << result.ec.message());
+    REQUIRE(result.error_code == 0);
+
+    // The broker's metadata may lag creation by a moment; ask until it shows.
+    const proto::metadata_response::metadata_response_topic* found = nullptr;
+    metadata_outcome out;
+    for (int attempt = 0; attempt < 50 && !found; ++attempt) {
+        out = fetch_metadata(host, port);
+        REQUIRE(!out.ec);
+        for (const auto& t : out.metadata.topics)
+            if (t.name == topic && t.error_code == 0 && static_cast<int>(t.partitions.size()) == partitions) found = &t;
+        if (!found) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE_MESSAGE(found != nullptr, "topic " << topic << " never appeared in metadata");
+    CHECK_FALSE(found->topic_id.is_zero());
+    std::set<std::int32_t> indexes;
+    for (const auto& p : found->partitions) {
+        indexes.insert(p.partition_index);
+        CHECK(p.leader_id >= 1);
+        CHECK(static_cast<int>(p.replica_nodes.size()) == broker_count);
+    }
+    CHECK(indexes == std::set<std::int32_t>{0, 1, 2});
 }

@@ -50,6 +50,7 @@ asio::awaitable<metadata_result> fetch(asio::any_io_executor ex, const kwire::co
             continue;
         }
         request_t request;
+        request.topics = std::nullopt;  // null: every topic
         if (topics) {
             request.topics.emplace();
             for (const auto& t : *topics) {
