@@ -4,6 +4,7 @@ SUPPORT_HPP = r"""// Helpers shared by the generated message codecs.
 #pragma once
 
 #include "kwire/proto/reader.hpp"
+#include "kwire/proto/record_set.hpp"
 #include "kwire/proto/tagged_fields.hpp"
 #include "kwire/proto/uuid.hpp"
 #include "kwire/proto/wire_error.hpp"
@@ -21,10 +22,9 @@ SUPPORT_HPP = r"""// Helpers shared by the generated message codecs.
 
 namespace kwire::proto {
 
-// The type of "records" fields (Produce and Fetch record sets). Null is
-// std::nullopt. The read_records/write_records helpers below are the only code
-// that touches it, so it can be swapped for a zero-copy view in one place.
-using records_bytes = std::optional<std::vector<std::byte>>;
+// The type of "records" fields (Produce and Fetch record sets): a view that
+// keeps its bytes alive (see record_set.hpp). Null is std::nullopt.
+using records_bytes = std::optional<record_set>;
 
 namespace detail {
 
@@ -92,10 +92,24 @@ inline void read_bytes(reader& r, std::optional<std::vector<std::byte>>& out, bo
 }
 
 inline void write_records(writer& w, const records_bytes& b, bool flex, bool nullable) {
-    write_bytes(w, b, flex, nullable);
+    if (!b) {
+        if (!nullable) return w.fail(wire_errc::null_not_allowed);
+        if (flex) w.write_uvarint(0);
+        else w.write_int32(-1);
+        return;
+    }
+    if (b->size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max() - 1))
+        return w.fail(wire_errc::value_too_large);
+    if (flex) w.write_uvarint(static_cast<std::uint32_t>(b->size() + 1));
+    else w.write_int32(static_cast<std::int32_t>(b->size()));
+    b->for_each_segment([&](bytes_view s) { w.write_external(s); });
 }
+// Views into the input when the reader has an owner for it, else a copy.
 inline void read_records(reader& r, records_bytes& out, bool flex, bool nullable) {
-    read_bytes(r, out, flex, nullable);
+    auto b = read_bytes_view(r, flex, nullable);
+    if (!b) return out.reset();
+    if (r.owner()) out.emplace(*b, *r.owner());
+    else out.emplace(std::vector<std::byte>(b->begin(), b->end()));
 }
 
 // Array elements.

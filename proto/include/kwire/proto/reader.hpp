@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -27,6 +28,11 @@ public:
     reader() noexcept = default;
     explicit reader(bytes_view input) noexcept
         : pos_(input.data()), end_(input.data() + input.size()) {}
+
+    // A shared owner of the input, for values that keep views into it (record
+    // sets); readers without one copy such values instead.
+    void set_owner(const std::shared_ptr<const void>* owner) noexcept { owner_ = owner; }
+    const std::shared_ptr<const void>* owner() const noexcept { return owner_; }
 
     bool ok() const noexcept { return !error_; }
     std::error_code error() const noexcept { return error_; }
@@ -209,6 +215,7 @@ private:
 
     const std::byte* pos_ = nullptr;
     const std::byte* end_ = nullptr;
+    const std::shared_ptr<const void>* owner_ = nullptr;
     std::error_code error_;
 };
 

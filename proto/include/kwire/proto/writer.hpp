@@ -21,12 +21,23 @@
 
 namespace kwire::proto {
 
+// Bytes that go to the socket as they are, between the writer's own bytes:
+// `bytes` belongs after the first `offset` bytes of the output vector.
+struct external_segment {
+    std::size_t offset;
+    std::span<const std::byte> bytes;
+};
+
 class writer {
 public:
     // Counts bytes without storing them.
     writer() noexcept = default;
     // Appends to `out`.
     explicit writer(std::vector<std::byte>& out) noexcept : out_(&out), start_(out.size()) {}
+    // Appends to `out`, and records large caller-owned spans in `externals`
+    // instead of copying them (see write_external).
+    writer(std::vector<std::byte>& out, std::vector<external_segment>& externals) noexcept
+        : out_(&out), externals_(&externals), start_(out.size()) {}
 
     bool ok() const noexcept { return !error_; }
     std::error_code error() const noexcept { return error_; }
@@ -34,7 +45,7 @@ public:
         if (!error_) error_ = ec;
     }
     // Bytes written (or counted) by this writer.
-    std::size_t size() const noexcept { return out_ ? out_->size() - start_ : counted_; }
+    std::size_t size() const noexcept { return out_ ? out_->size() - start_ + external_bytes_ : counted_; }
 
     void write_bool(bool v) { write_fixed<std::uint8_t>(v ? 1 : 0); }
     void write_int8(std::int8_t v) { write_fixed(static_cast<std::uint8_t>(v)); }
@@ -65,6 +76,14 @@ public:
         else counted_ += b.size();
     }
     void write_raw(std::string_view s) { write_raw(std::as_bytes(std::span(s.data(), s.size()))); }
+
+    // Bytes that outlive the encoded message (a sealed record batch): recorded
+    // by reference when the writer keeps external segments, copied otherwise.
+    void write_external(std::span<const std::byte> b) {
+        if (!out_ || !externals_ || b.empty()) return write_raw(b);
+        externals_->push_back({out_->size(), b});
+        external_bytes_ += b.size();
+    }
 
     void write_string(std::string_view s) {
         if (!fits(s.size(), std::numeric_limits<std::int16_t>::max())) return;
@@ -161,7 +180,9 @@ private:
     }
 
     std::vector<std::byte>* out_ = nullptr;
+    std::vector<external_segment>* externals_ = nullptr;
     std::size_t start_ = 0;
+    std::size_t external_bytes_ = 0;
     std::size_t counted_ = 0;
     std::error_code error_;
 };
