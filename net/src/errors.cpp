@@ -27,6 +27,7 @@ public:
         case errc::no_common_version: return "no API version supported by both kwire and the broker";
         case errc::shut_down: return "the connection was closed by the application";
         case errc::internal_error: return "internal error in kwire";
+        case errc::unknown_broker: return "no address is known for this broker";
         }
         return "unknown network error";
     }

@@ -21,6 +21,7 @@ enum class errc {
     no_common_version,     // kwire and the broker share no version of an API
     shut_down,             // the connection was closed by the application
     internal_error,        // an unexpected failure inside kwire (e.g. out of memory)
+    unknown_broker,        // no address is known for a broker id
 };
 
 const std::error_category& net_category() noexcept;
