@@ -14,7 +14,7 @@ namespace kwire::test {
 inline std::string broker_env(const char* name) {
     const char* v = std::getenv(name);
     if (!v || !*v) {
-        FAIL("environment variable " << name
+        FAIL("environment variable " << std::string(name)
                                      << " is not set: start the broker with tools/broker up and "
                                         "eval \"$(tools/broker env)\" (tools/test does this)");
     }
