@@ -95,7 +95,7 @@ net::result_awaitable<cluster_metadata::snapshot_ptr> cluster_metadata::fetch_on
         }
         request_t req;
         if (all_topics) {
-            req.topics = std::nullopt;
+            if (*version >= 1) req.topics = std::nullopt;  // v0: an empty list means every topic
         } else {
             for (auto& t : topics) {
                 request_t::metadata_request_topic rt;

@@ -47,7 +47,7 @@ metadata_outcome fetch_metadata(const std::string& host, const std::string& port
         if (!v) co_return out;
         out.version = *v;
         proto::metadata_request req;
-        req.topics = std::nullopt;  // every topic
+        if (*v >= 1) req.topics = std::nullopt;  // every topic (v0: the empty list)
         req.allow_auto_topic_creation = false;
         auto [mec, resp] = co_await ready.conn->async_send(req, *v, no_throw);
         out.ec = mec;

@@ -140,6 +140,12 @@ TEST_CASE("a batch built by kwire is accepted by the broker and read back as sen
 
             auto produced = co_await test::produce(leader, topic, 0, proto::record_set(sealed.buffers, nullptr));
             REQUIRE_MESSAGE(!produced.ec, leader.conn->failure());
+            if (codec == proto::compression_codec::zstd && leader.version<proto::produce_request>() < 7) {
+                // zstd arrived with Produce v7: older requests must be refused, not stored.
+                CHECK(produced.error_code == static_cast<std::int16_t>(proto::kafka_errc::unsupported_compression_type));
+                leader.conn->close();
+                co_return read_result{{}, {codec}, {}};
+            }
             REQUIRE_MESSAGE(produced.error_code == 0,
                             proto::kafka_error(produced.error_code).message() << " " << produced.error_message);
             CHECK(produced.base_offset == 0);
@@ -150,6 +156,7 @@ TEST_CASE("a batch built by kwire is accepted by the broker and read back as sen
         });
 
         REQUIRE(!stored.error);
+        if (stored.records.empty() && codec == proto::compression_codec::zstd) continue;  // refused above, as it must be
         REQUIRE(stored.records.size() == 4);
         REQUIRE(stored.codecs.size() == 1);
         CHECK(stored.codecs[0] == codec);  // the broker kept the producer's codec

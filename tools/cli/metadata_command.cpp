@@ -50,7 +50,8 @@ asio::awaitable<metadata_result> fetch(asio::any_io_executor ex, const kwire::co
             continue;
         }
         request_t request;
-        request.topics = std::nullopt;  // null: every topic
+        // Every topic: null from v1, an empty list in v0.
+        if (*version >= 1) request.topics = std::nullopt;
         if (topics) {
             request.topics.emplace();
             for (const auto& t : *topics) {
