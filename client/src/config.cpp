@@ -1,8 +1,10 @@
 #include "kwire/config.hpp"
 
 #include "kwire/net/api_versions.hpp"
+#include "kwire/net/log.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 
@@ -17,6 +19,21 @@ const std::vector<config_key_info> keys = {
     {"receive.message.max.bytes", "104857600", "Largest response frame accepted from a broker"},
     {"api.version.pin", "",
      "Caps on the API versions kwire sends, e.g. Produce=7,Fetch=11, or lowest (the oldest both sides speak)"},
+    {"security.protocol", "PLAINTEXT", "How to talk to brokers: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"},
+    {"sasl.mechanism", "PLAIN", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"},
+    {"sasl.username", "", "SASL user name"},
+    {"sasl.password", "", "SASL password", true},
+    {"ssl.ca.location", "", "File of trusted CA certificates (PEM); default: the system's trust store"},
+    {"ssl.ca.pem", "", "Trusted CA certificate(s) as PEM text"},
+    {"ssl.certificate.location", "", "Client certificate chain (PEM file) for mutual TLS"},
+    {"ssl.key.location", "", "Client private key (PEM file) for mutual TLS"},
+    {"ssl.key.password", "", "Passphrase of the client private key", true},
+    {"ssl.endpoint.identification.algorithm", "https",
+     "https: the broker's certificate must name the host connected to; none: no host name check"},
+    {"enable.ssl.certificate.verification", "true",
+     "false: accept any broker certificate (insecure: for tests only)"},
+    {"debug", "", "Debug messages to log, comma-separated: broker, protocol, security, all"},
+    {"log_level", "6", "Most verbose level logged: error, warn, info, debug, or syslog 0-7"},
 };
 
 // kafka-python spellings of the same properties.
@@ -24,7 +41,72 @@ const std::map<std::string_view, std::string_view> aliases = {
     {"bootstrap_servers", "bootstrap.servers"},
     {"client_id", "client.id"},
     {"request_timeout_ms", "request.timeout.ms"},
+    {"security_protocol", "security.protocol"},
+    {"sasl_mechanism", "sasl.mechanism"},
+    {"sasl.mechanisms", "sasl.mechanism"},  // librdkafka's spelling
+    {"sasl_plain_username", "sasl.username"},
+    {"sasl_plain_password", "sasl.password"},
+    {"ssl_cafile", "ssl.ca.location"},
+    {"ssl_certfile", "ssl.certificate.location"},
+    {"ssl_keyfile", "ssl.key.location"},
+    {"ssl_password", "ssl.key.password"},
 };
+
+// kafka-python's ssl_check_hostname (a boolean) is
+// ssl.endpoint.identification.algorithm (https or none).
+constexpr std::string_view check_hostname_alias = "ssl_check_hostname";
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool one_of(std::string_view value, std::initializer_list<std::string_view> choices) {
+    const std::string v = upper(value);
+    for (auto c : choices)
+        if (v == c) return true;
+    return false;
+}
+
+// Checks the value of a known property; throws config_error naming the key.
+// Secret values are never quoted.
+void validate(const std::string& name, std::string_view value) {
+    if (name == "api.version.pin") {
+        try {
+            (void)net::version_pins::parse(value);
+        } catch (const std::invalid_argument& e) {
+            throw config_error("api.version.pin: " + std::string(e.what()));
+        }
+    } else if (name == "security.protocol") {
+        if (!one_of(value, {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}))
+            throw config_error("security.protocol: '" + std::string(value) +
+                               "' is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL");
+    } else if (name == "sasl.mechanism") {
+        if (one_of(value, {"GSSAPI", "OAUTHBEARER"}))
+            throw config_error("sasl.mechanism: " + upper(value) +
+                               " is not supported by kwire (use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)");
+        if (!one_of(value, {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}))
+            throw config_error("sasl.mechanism: '" + std::string(value) +
+                               "' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512");
+    } else if (name == "ssl.endpoint.identification.algorithm") {
+        if (!one_of(value, {"HTTPS", "NONE"}))
+            throw config_error("ssl.endpoint.identification.algorithm: '" + std::string(value) +
+                               "' is not https or none");
+    } else if (name == "debug") {
+        try {
+            (void)net::logger::parse_debug(value);
+        } catch (const std::invalid_argument& e) {
+            throw config_error("debug: " + std::string(e.what()));
+        }
+    } else if (name == "log_level") {
+        try {
+            (void)net::logger::parse_level(value);
+        } catch (const std::invalid_argument& e) {
+            throw config_error("log_level: " + std::string(e.what()));
+        }
+    }
+}
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<std::size_t> row(b.size() + 1);
@@ -60,6 +142,7 @@ std::string nearest_key(std::string_view name) {
     };
     for (const auto& k : keys) consider(k.name);
     for (const auto& a : aliases) consider(a.first);
+    consider(check_hostname_alias);
     return std::string(best);
 }
 
@@ -75,6 +158,12 @@ std::string trim(std::string_view s) {
 const std::vector<config_key_info>& config::known_keys() { return keys; }
 
 config& config::set(std::string_view key, std::string_view value) {
+    if (key == check_hostname_alias) {
+        if (value == "true" || value == "True" || value == "1") return set("ssl.endpoint.identification.algorithm", "https");
+        if (value == "false" || value == "False" || value == "0") return set("ssl.endpoint.identification.algorithm", "none");
+        throw config_error("configuration property 'ssl_check_hostname' needs true or false, got '" +
+                           std::string(value) + "'");
+    }
     const config_key_info* info = find_key(key);
     if (!info) {
         throw config_error("unknown configuration property '" + std::string(key) + "' (did you mean '" +
@@ -84,22 +173,14 @@ config& config::set(std::string_view key, std::string_view value) {
     const std::string previous = values_.count(name) ? values_[name] : std::string();
     values_[name] = std::string(value);
     // Validate values now, so a typo fails at configuration time.
-    if (name.ends_with(".ms") || name.ends_with(".bytes") || name == "api.version.pin") {
-        try {
-            if (name == "api.version.pin") {
-                try {
-                    (void)net::version_pins::parse(value);
-                } catch (const std::invalid_argument& e) {
-                    throw config_error("api.version.pin: " + std::string(e.what()));
-                }
-            } else {
-                (void)get_int(name);
-            }
-        } catch (...) {
-            if (previous.empty()) values_.erase(name);
-            else values_[name] = previous;
-            throw;
-        }
+    try {
+        if (name.ends_with(".ms") || name.ends_with(".bytes")) (void)get_int(name);
+        else if (name == "enable.ssl.certificate.verification") (void)get_bool(name);
+        else validate(name, value);
+    } catch (...) {
+        if (previous.empty()) values_.erase(name);
+        else values_[name] = previous;
+        throw;
     }
     return *this;
 }

@@ -1,5 +1,7 @@
 #include "kwire/net/connection.hpp"
 
+#include "transport.hpp"
+
 #include "kwire/proto/api_keys.hpp"
 
 #include <asio/bind_executor.hpp>
@@ -11,6 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <sstream>
 
 namespace kwire::net {
 namespace {
@@ -31,13 +34,28 @@ connection::connection(private_tag, asio::any_io_executor ex, connection_options
     : strand_(asio::make_strand(ex)),
       options_(std::move(options)),
       resolver_(strand_),
-      socket_(strand_),
+      transport_(std::make_unique<transport>(strand_)),
       connect_timer_(strand_),
       watchdog_(strand_) {}
 
 connection::~connection() = default;
 
 std::string connection::failure() const { return failure_; }
+
+std::string connection::describe_failure(std::error_code ec, const std::string& step,
+                                         const std::string& detail) const {
+    std::string line = "broker " + peer_ + ": " + step + " failed: " + ec.message();
+    if (!detail.empty()) line += " (" + detail + ")";
+    return line;
+}
+
+std::string connection::abort(std::error_code ec, std::string step, std::string detail) {
+    std::string line = describe_failure(ec, step, detail);
+    asio::dispatch(strand_, [self = shared_from_this(), ec, step = std::move(step), detail = std::move(detail)] {
+        self->fail(ec, step, detail);
+    });
+    return line;
+}
 
 void connection::close() {
     asio::post(strand_, [self = shared_from_this()] {
@@ -52,7 +70,7 @@ void connection::start_connect(std::string host, std::string port, erased_handle
         self->state_ = state::connecting;
         self->peer_ = host + ":" + port;
         auto shared_handler = std::make_shared<erased_handler<std::error_code>>(std::move(handler));
-        auto finish = [self, shared_handler](std::error_code ec) {
+        std::function<void(std::error_code)> finish = [self, shared_handler](std::error_code ec) {
             if (!*shared_handler) return;
             self->connect_timer_.cancel();
             if (!ec) {
@@ -61,10 +79,14 @@ void connection::start_connect(std::string host, std::string port, erased_handle
             }
             (*shared_handler)(ec);
         };
+        self->options_.log.log(log_level::debug, log_context::broker, [&] {
+            return "broker " + self->peer_ + ": connecting" +
+                   (self->options_.tls.enabled ? std::string(" (TLS)") : std::string());
+        });
 
         self->connect_timer_.expires_after(self->options_.connect_timeout);
         self->connect_timer_.async_wait([self, finish](std::error_code ec) {
-            if (ec || self->state_ != state::connecting) return;
+            if (ec || self->state_ != state::connecting || self->handshaking_) return;
             self->fail(errc::connect_timeout, "connect",
                        "no TCP connection within " + std::to_string(self->options_.connect_timeout.count()) + " ms");
             finish(errc::connect_timeout);
@@ -79,19 +101,81 @@ void connection::start_connect(std::string host, std::string port, erased_handle
                     return finish(errc::resolve_failed);
                 }
                 asio::async_connect(
-                    self->socket_, results,
-                    [self, finish](std::error_code ec, const asio::ip::tcp::endpoint&) {
+                    self->transport_->lowest_layer(), results,
+                    [self, finish, host](std::error_code ec, const asio::ip::tcp::endpoint& endpoint) {
                         if (self->state_ != state::connecting) return;
                         if (ec) {
                             self->fail(errc::connect_failed, "connect", ec.message());
                             return finish(errc::connect_failed);
                         }
                         std::error_code ignored;
-                        self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-                        finish({});
+                        self->transport_->lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
+                        self->options_.log.log(log_level::debug, log_context::broker, [&] {
+                            std::ostringstream a;
+                            a << endpoint;
+                            return "broker " + self->peer_ + ": TCP connection to " + a.str();
+                        });
+                        if (!self->options_.tls.enabled) return finish({});
+                        self->start_tls(host, finish);
                     });
             });
     });
+}
+
+void connection::start_tls(std::string host, std::function<void(std::error_code)> finish) {
+#if defined(KWIRE_WITH_TLS)
+    std::string detail;
+    auto context = make_tls_context(options_.tls, detail);
+    if (!context) {
+        fail(errc::tls_config_invalid, "TLS setup", detail);
+        return finish(errc::tls_config_invalid);
+    }
+    transport_->start_tls(std::move(context));
+    const std::string name = options_.tls.server_name.empty() ? host : options_.tls.server_name;
+    SSL* ssl = transport_->tls_stream().native_handle();
+    if (auto problem = configure_tls_session(ssl, options_.tls, name); !problem.empty()) {
+        fail(errc::tls_config_invalid, "TLS setup", problem);
+        return finish(errc::tls_config_invalid);
+    }
+    // The handshake has its own budget; the connect timer's earlier wait is
+    // cancelled by re-arming it and ignores a late firing (handshaking_).
+    handshaking_ = true;
+    connect_timer_.expires_after(options_.tls_handshake_timeout);
+    connect_timer_.async_wait([self = shared_from_this(), finish](std::error_code ec) {
+        if (ec || self->state_ != state::connecting || !self->handshaking_) return;
+        self->fail(errc::tls_handshake_timeout, "TLS handshake",
+                   "no TLS handshake within " + std::to_string(self->options_.tls_handshake_timeout.count()) + " ms");
+        finish(errc::tls_handshake_timeout);
+    });
+    // The names in the broker's certificate, for a hostname-mismatch message.
+    auto peer_names = std::make_shared<std::string>();
+    record_certificate_names(transport_->tls_stream(), peer_names);
+    transport_->tls_stream().async_handshake(
+        asio::ssl::stream_base::client, [self = shared_from_this(), finish, name, peer_names](std::error_code ec) {
+            if (self->state_ != state::connecting) return;
+            self->handshaking_ = false;
+            SSL* ssl = self->transport_->tls_stream().native_handle();
+            if (ec) {
+                std::string detail;
+                const errc code = classify_tls_failure(ec, ssl, self->options_.tls, name, *peer_names, detail);
+                self->fail(code, "TLS handshake", detail);
+                return finish(code);
+            }
+            self->tls_session_ = describe_tls_session(ssl);
+            self->options_.log.log(log_level::debug, log_context::security, [&] {
+                return "broker " + self->peer_ + ": TLS handshake done: " + self->tls_session_ +
+                       (self->options_.tls.verify_certificate
+                            ? (self->options_.tls.verify_hostname ? ", certificate and host name '" + name + "' verified"
+                                                                  : std::string(", certificate verified, host name not checked"))
+                            : std::string(", certificate NOT verified"));
+            });
+            finish({});
+        });
+#else
+    (void)host;
+    fail(errc::tls_unavailable, "TLS setup");
+    finish(errc::tls_unavailable);
+#endif
 }
 
 void connection::start_request(std::int16_t api_key, std::int16_t api_version, std::vector<std::byte> body,
@@ -121,6 +205,10 @@ void connection::start_request(std::int16_t api_key, std::int16_t api_version, s
         const auto size = static_cast<std::uint32_t>(frame.size() - 4);
         for (int i = 0; i < 4; ++i) frame[static_cast<std::size_t>(i)] = static_cast<std::byte>(size >> (24 - 8 * i));
 
+        self->options_.log.log(log_level::debug, log_context::protocol, [&] {
+            return "broker " + self->peer_ + ": " + std::string(proto::api_name(api_key)) + " v" +
+                   std::to_string(api_version) + " request, correlation id " + std::to_string(correlation_id);
+        });
         self->in_flight_.push_back(in_flight{correlation_id, api_key, api_version,
                                              std::chrono::steady_clock::now() + self->options_.request_timeout,
                                              std::move(handler)});
@@ -137,7 +225,7 @@ void connection::write_more() {
     std::vector<asio::const_buffer> buffers;
     buffers.reserve(writing_.size());
     for (const auto& f : writing_) buffers.emplace_back(asio::buffer(f));
-    asio::async_write(socket_, buffers, [self = shared_from_this()](std::error_code ec, std::size_t) {
+    asio::async_write(*transport_, buffers, [self = shared_from_this()](std::error_code ec, std::size_t) {
         self->write_active_ = false;
         self->writing_.clear();
         if (self->state_ != state::open) return;
@@ -147,9 +235,19 @@ void connection::write_more() {
 }
 
 void connection::read_frame_size() {
-    asio::async_read(socket_, asio::buffer(size_buffer_), [self = shared_from_this()](std::error_code ec, std::size_t) {
+    asio::async_read(*transport_, asio::buffer(size_buffer_), [self = shared_from_this()](std::error_code ec, std::size_t) {
         if (self->state_ != state::open) return;
         if (ec) {
+            // A broker on a SASL listener answers ApiVersions and then drops
+            // the connection on the first other request of a client that did
+            // not authenticate.
+            if (!self->options_.sasl.enabled() && !self->any_response_ && !self->in_flight_.empty() &&
+                (ec == asio::error::eof || ec == asio::error::connection_reset) &&
+                self->in_flight_.front().api_key != 18 && self->in_flight_.front().api_key != 17) {
+                return self->fail(errc::sasl_required, std::string(proto::api_name(self->in_flight_.front().api_key)),
+                                  "the broker answered ApiVersions, then closed the connection instead of "
+                                  "answering; it does so for clients that did not authenticate");
+            }
             return self->fail(errc::connection_closed, "read",
                               ec == asio::error::eof ? "the broker closed the connection" : ec.message());
         }
@@ -161,6 +259,8 @@ void connection::read_frame_size() {
         if (size < 4 || static_cast<std::size_t>(size) > self->options_.max_frame_size) {
             const std::error_code cause = size < 4 && size >= 0 ? make_error_code(errc::bad_frame)
                                                                 : classify_bad_size(self->size_buffer_);
+            if (cause == make_error_code(errc::tls_on_plaintext))
+                return self->fail(cause, "read", "the reply starts with a TLS record, not a Kafka frame size");
             return self->fail(cause, "read",
                               "response frame size " + std::to_string(size) + " (maximum " +
                                   std::to_string(self->options_.max_frame_size) + ")");
@@ -171,7 +271,7 @@ void connection::read_frame_size() {
 
 void connection::read_frame_body(std::size_t size) {
     read_buffer_.resize(size);
-    asio::async_read(socket_, asio::buffer(read_buffer_), [self = shared_from_this()](std::error_code ec, std::size_t) {
+    asio::async_read(*transport_, asio::buffer(read_buffer_), [self = shared_from_this()](std::error_code ec, std::size_t) {
         if (self->state_ != state::open) return;
         if (ec) return self->fail(errc::connection_closed, "read", "connection lost inside a response: " + ec.message());
         self->deliver(std::move(self->read_buffer_));
@@ -193,6 +293,12 @@ void connection::deliver(std::vector<std::byte> frame) {
         r.read_tagged_fields([](std::uint32_t, proto::reader&) {});
     if (!r.ok()) return fail(errc::bad_frame, "read", "malformed response header: " + r.error().message());
 
+    if (it->api_key != 18) any_response_ = true;
+    options_.log.log(log_level::debug, log_context::protocol, [&] {
+        return "broker " + peer_ + ": " + std::string(proto::api_name(it->api_key)) + " v" +
+               std::to_string(it->api_version) + " response, correlation id " + std::to_string(correlation_id) +
+               ", " + std::to_string(frame.size() + 4) + " bytes";
+    });
     response resp;
     resp.correlation_id = correlation_id;
     resp.body_offset = frame.size() - r.remaining();
@@ -232,14 +338,13 @@ void connection::fail(std::error_code ec, std::string step, std::string detail) 
     if (state_ == state::failed) return;
     state_ = state::failed;
     failure_code_ = ec;
-    failure_ = "broker " + peer_ + ": " + step + " failed: " + ec.message();
-    if (!detail.empty()) failure_ += " (" + detail + ")";
-    std::error_code ignored;
+    failure_ = describe_failure(ec, step, detail);
+    if (ec != make_error_code(errc::shut_down))
+        options_.log.log(log_level::warn, log_context::broker, [&] { return failure_; });
     resolver_.cancel();
     connect_timer_.cancel();
     watchdog_.cancel();
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    transport_->close();
     auto pending = std::move(in_flight_);
     in_flight_.clear();
     for (auto& p : pending) p.handler(ec, response{});

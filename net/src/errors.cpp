@@ -28,6 +28,27 @@ public:
         case errc::shut_down: return "the connection was closed by the application";
         case errc::internal_error: return "internal error in kwire";
         case errc::unknown_broker: return "no address is known for this broker";
+        case errc::tls_unavailable: return "TLS requested, but kwire was built without TLS (KWIRE_WITH_TLS=OFF)";
+        case errc::tls_config_invalid: return "the TLS settings cannot be used (CA, certificate or key)";
+        case errc::tls_handshake_timeout: return "timed out during the TLS handshake";
+        case errc::tls_handshake_failed: return "the TLS handshake failed";
+        case errc::tls_certificate_untrusted:
+            return "the broker's certificate is not trusted: check ssl.ca.location / ssl.ca.pem";
+        case errc::tls_hostname_mismatch:
+            return "the broker's certificate does not match the host name connected to "
+                   "(check the address, or ssl.endpoint.identification.algorithm)";
+        case errc::tls_not_spoken_by_peer:
+            return "the broker did not answer TLS; is this a plaintext port? "
+                   "(security.protocol PLAINTEXT or SASL_PLAINTEXT)";
+        case errc::sasl_authentication_failed:
+            return "SASL authentication failed: wrong user name or password, or an unknown user";
+        case errc::sasl_mechanism_unsupported: return "the broker does not enable this SASL mechanism";
+        case errc::sasl_not_enabled:
+            return "this listener does not use SASL: set security.protocol=PLAINTEXT or SSL (or use the SASL port)";
+        case errc::sasl_required:
+            return "this listener requires SASL: set security.protocol=SASL_PLAINTEXT/SASL_SSL "
+                   "with sasl.mechanism, sasl.username and sasl.password";
+        case errc::sasl_protocol_error: return "the broker's SASL exchange was malformed or did not verify";
         }
         return "unknown network error";
     }

@@ -1,5 +1,6 @@
 #include "kwire/net/open_connection.hpp"
 
+#include "kwire/net/sasl.hpp"
 #include "kwire/net/version_negotiation.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
@@ -26,6 +27,17 @@ result_awaitable<ready_connection> open_connection(std::shared_ptr<connection> c
         co_return std::pair{version_ec, std::move(out)};
     }
     out.versions = std::move(versions);
+    out.conn->options().log.log(log_level::debug, log_context::protocol, [&] {
+        return "broker " + out.conn->peer() + ": ApiVersions: the broker offers " +
+               std::to_string(out.versions.all().size()) + " APIs";
+    });
+    if (out.conn->options().sasl.enabled()) {
+        auto sasl = co_await sasl_authenticate(out.conn, out.versions);
+        if (sasl.ec) {
+            out.failure = std::move(sasl.failure);
+            co_return std::pair{sasl.ec, std::move(out)};
+        }
+    }
     co_return std::pair{std::error_code{}, std::move(out)};
 }
 

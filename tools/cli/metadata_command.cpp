@@ -35,7 +35,15 @@ asio::awaitable<metadata_result> fetch(asio::any_io_executor ex, const kwire::co
     std::vector<std::string> failures;
     // Named, not a temporary inside the co_await: GCC 12 mishandles class
     // prvalues passed by value within a co_await expression.
-    const net::connection_options options = kwire::make_connection_options(cfg);
+    // Log lines go to stderr, but only when asked for (-X debug=... or
+    // -X log_level=...): errors are reported once, as the command's result.
+    net::log_callback log;
+    if (cfg.get("debug") || cfg.get("log_level")) {
+        log = [](net::log_level level, std::string_view context, std::string_view message) {
+            std::cerr << "kwire: " << net::to_string(level) << " [" << context << "] " << message << "\n";
+        };
+    }
+    const net::connection_options options = kwire::make_connection_options(cfg, std::move(log));
     for (const auto& [host, port] : cfg.bootstrap_servers()) {
         auto [ec, ready] = co_await net::async_open_connection(ex, host, port, options, no_throw);
         if (ec) {

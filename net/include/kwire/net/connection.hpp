@@ -10,6 +10,8 @@
 #include "kwire/net/api_versions.hpp"
 #include "kwire/net/erased_handler.hpp"
 #include "kwire/net/errors.hpp"
+#include "kwire/net/log.hpp"
+#include "kwire/net/security.hpp"
 #include "kwire/proto/reader.hpp"
 #include "kwire/proto/writer.hpp"
 
@@ -19,9 +21,11 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -37,7 +41,17 @@ struct connection_options {
     std::size_t max_frame_size = 100 * 1024 * 1024;
     // Caps on the API versions sent (api.version.pin).
     version_pins pins;
+    // TLS (SSL, SASL_SSL) and its handshake's time limit, counted from the
+    // TCP connection.
+    tls_config tls;
+    std::chrono::milliseconds tls_handshake_timeout{10'000};
+    // SASL (SASL_PLAINTEXT, SASL_SSL); open_connection authenticates.
+    sasl_config sasl;
+    // Where connection steps and failures are reported (disabled by default).
+    logger log;
 };
+
+class transport;
 
 // A complete response frame. `body()` views the bytes after the response header.
 struct response {
@@ -126,6 +140,14 @@ public:
     // Closes the connection; requests in flight complete with errc::shut_down.
     void close();
 
+    // Fails the connection with `ec` as if `step` had failed: records the
+    // one-line failure() and closes, completing requests in flight with `ec`.
+    // For steps run on top of the connection (SASL). Returns the failure line.
+    std::string abort(std::error_code ec, std::string step, std::string detail = {});
+
+    // "TLSv1.3 TLS_AES_256_GCM_SHA384" once a TLS handshake is done; empty otherwise.
+    const std::string& tls_session() const noexcept { return tls_session_; }
+
 private:
     enum class state { idle, connecting, open, failed };
 
@@ -145,6 +167,8 @@ private:
     }
 
     void start_connect(std::string host, std::string port, erased_handler<std::error_code> handler);
+    void start_tls(std::string host, std::function<void(std::error_code)> finish);
+    std::string describe_failure(std::error_code ec, const std::string& step, const std::string& detail) const;
     void start_request(std::int16_t api_key, std::int16_t api_version, std::vector<std::byte> body,
                        erased_handler<std::error_code, response> handler);
     void write_more();
@@ -158,11 +182,14 @@ private:
     executor_type strand_;
     connection_options options_;
     asio::ip::tcp::resolver resolver_;
-    asio::ip::tcp::socket socket_;
+    std::unique_ptr<transport> transport_;
     asio::steady_timer connect_timer_;
     asio::steady_timer watchdog_;
     std::chrono::steady_clock::time_point watchdog_deadline_{};
     state state_ = state::idle;
+    bool handshaking_ = false;  // the connect timer guards the TLS handshake
+    bool any_response_ = false; // a response other than ApiVersions arrived
+    std::string tls_session_;
     std::string peer_;
     std::int32_t next_correlation_id_ = 1;
     std::deque<in_flight> in_flight_;

@@ -22,6 +22,22 @@ enum class errc {
     shut_down,             // the connection was closed by the application
     internal_error,        // an unexpected failure inside kwire (e.g. out of memory)
     unknown_broker,        // no address is known for a broker id
+
+    // TLS (security.protocol SSL or SASL_SSL)
+    tls_unavailable,           // kwire was built without TLS (KWIRE_WITH_TLS=OFF)
+    tls_config_invalid,        // a CA, certificate or key could not be loaded
+    tls_handshake_timeout,     // no TLS handshake within the connection setup timeout
+    tls_handshake_failed,      // the TLS handshake failed for another reason (the detail says which)
+    tls_certificate_untrusted, // the broker's certificate chain does not verify against the CA
+    tls_hostname_mismatch,     // the broker's certificate is for another host name
+    tls_not_spoken_by_peer,    // the peer did not answer TLS: a plaintext port
+
+    // SASL (security.protocol SASL_PLAINTEXT or SASL_SSL)
+    sasl_authentication_failed, // the broker rejected the user name or password
+    sasl_mechanism_unsupported, // the broker does not enable the configured mechanism
+    sasl_not_enabled,           // the listener does not use SASL, but kwire was told to
+    sasl_required,              // the listener requires SASL, but kwire was not told to
+    sasl_protocol_error,        // a malformed or unverifiable SASL exchange (e.g. bad SCRAM signature)
 };
 
 const std::error_category& net_category() noexcept;

@@ -1,5 +1,5 @@
-// Opens a connection that is ready for requests: resolve and connect, then
-// negotiate API versions. Every step is bounded by a timeout, and a failure
+// Opens a connection that is ready for requests: resolve and connect, the TLS
+// handshake (options.tls), API versions, then SASL (options.sasl). Every step is bounded by a timeout, and a failure
 // says which step failed at which broker (`connection::failure()`).
 #pragma once
 
