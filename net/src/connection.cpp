@@ -178,7 +178,7 @@ void connection::start_tls(std::string host, std::function<void(std::error_code)
 #endif
 }
 
-void connection::start_request(std::int16_t api_key, std::int16_t api_version, std::vector<std::byte> body,
+void connection::start_request(std::int16_t api_key, std::int16_t api_version, request_body body,
                                erased_handler<std::error_code, response> handler) {
     asio::dispatch(strand_, [self = shared_from_this(), api_key, api_version, body = std::move(body),
                              handler = std::move(handler)]() mutable {
@@ -190,20 +190,29 @@ void connection::start_request(std::int16_t api_key, std::int16_t api_version, s
         self->next_correlation_id_ =
             correlation_id == std::numeric_limits<std::int32_t>::max() ? 1 : correlation_id + 1;
 
-        // Size, request header and body in one frame; the header is small, so
-        // the body is appended rather than sent as a separate buffer.
-        std::vector<std::byte> frame;
-        frame.reserve(64 + self->options_.client_id.size() + body.size());
-        proto::writer w(frame);
+        // Size, request header and the encoder's bytes in one buffer (the
+        // header is small, so the body is appended); external segments are
+        // sent from where they are, spliced in at their offsets.
+        outgoing_frame frame;
+        auto& bytes = frame.bytes;
+        bytes.reserve(64 + self->options_.client_id.size() + body.bytes.size());
+        proto::writer w(bytes);
         w.write_int32(0);  // patched below
         w.write_int16(api_key);
         w.write_int16(api_version);
         w.write_int32(correlation_id);
         w.write_nullable_string(self->options_.client_id);
         if (proto::request_header_version(api_key, api_version) >= 2) w.write_uvarint(0);  // no tagged fields
-        w.write_raw(body);
-        const auto size = static_cast<std::uint32_t>(frame.size() - 4);
-        for (int i = 0; i < 4; ++i) frame[static_cast<std::size_t>(i)] = static_cast<std::byte>(size >> (24 - 8 * i));
+        const std::size_t header_size = bytes.size();
+        w.write_raw(body.bytes);
+        std::size_t external_size = 0;
+        frame.externals = std::move(body.externals);
+        for (auto& e : frame.externals) {
+            e.offset += header_size;
+            external_size += e.bytes.size();
+        }
+        const auto size = static_cast<std::uint32_t>(bytes.size() - 4 + external_size);
+        for (int i = 0; i < 4; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<std::byte>(size >> (24 - 8 * i));
 
         self->options_.log.log(log_level::debug, log_context::protocol, [&] {
             return "broker " + self->peer_ + ": " + std::string(proto::api_name(api_key)) + " v" +
@@ -222,12 +231,22 @@ void connection::write_more() {
     if (write_active_ || write_queue_.empty() || state_ != state::open) return;
     write_active_ = true;
     writing_.swap(write_queue_);
+    // One gather write for every queued frame, record batches in place.
     std::vector<asio::const_buffer> buffers;
     buffers.reserve(writing_.size());
-    for (const auto& f : writing_) buffers.emplace_back(asio::buffer(f));
+    for (const auto& f : writing_) {
+        std::size_t at = 0;
+        for (const auto& e : f.externals) {
+            if (e.offset > at) buffers.emplace_back(f.bytes.data() + at, e.offset - at);
+            buffers.emplace_back(e.bytes.data(), e.bytes.size());
+            at = e.offset;
+        }
+        buffers.emplace_back(f.bytes.data() + at, f.bytes.size() - at);
+    }
     asio::async_write(*transport_, buffers, [self = shared_from_this()](std::error_code ec, std::size_t) {
         self->write_active_ = false;
         self->writing_.clear();
+        if (self->state_ == state::failed) return self->complete_in_flight();
         if (self->state_ != state::open) return;
         if (ec) return self->fail(errc::connection_closed, "write", ec.message());
         self->write_more();
@@ -302,7 +321,7 @@ void connection::deliver(std::vector<std::byte> frame) {
     response resp;
     resp.correlation_id = correlation_id;
     resp.body_offset = frame.size() - r.remaining();
-    resp.frame = std::move(frame);
+    resp.frame = std::make_shared<const std::vector<std::byte>>(std::move(frame));
     auto handler = std::move(it->handler);
     in_flight_.erase(it);
     handler({}, std::move(resp));
@@ -345,9 +364,16 @@ void connection::fail(std::error_code ec, std::string step, std::string detail) 
     connect_timer_.cancel();
     watchdog_.cancel();
     transport_->close();
+    // A write under way may still read the callers' record batches until it
+    // completes (with an error, now that the transport is closed): callers
+    // hear of the failure, and may free their batches, only after that.
+    if (!write_active_) complete_in_flight();
+}
+
+void connection::complete_in_flight() {
     auto pending = std::move(in_flight_);
     in_flight_.clear();
-    for (auto& p : pending) p.handler(ec, response{});
+    for (auto& p : pending) p.handler(failure_code_, response{});
 }
 
 } // namespace kwire::net

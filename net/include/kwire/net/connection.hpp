@@ -53,15 +53,25 @@ struct connection_options {
 
 class transport;
 
-// A complete response frame. `body()` views the bytes after the response header.
+// A complete response frame. `body()` views the bytes after the response
+// header. The frame is shared, so decoded record sets can view it and keep it
+// alive instead of copying it.
 struct response {
     std::int32_t correlation_id = 0;
-    std::vector<std::byte> frame;
+    std::shared_ptr<const std::vector<std::byte>> frame;
     std::size_t body_offset = 0;
 
     proto::bytes_view body() const noexcept {
-        return proto::bytes_view(frame).subspan(body_offset);
+        if (!frame) return {};
+        return proto::bytes_view(*frame).subspan(body_offset);
     }
+};
+
+// An encoded request body: the encoder's own bytes, with caller-owned spans
+// (sealed record batches) to send in place at recorded offsets.
+struct request_body {
+    std::vector<std::byte> bytes;
+    std::vector<proto::external_segment> externals;
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -106,22 +116,25 @@ public:
                        Token&& token) {
         return asio::async_initiate<Token, void(std::error_code, response)>(
             [self = shared_from_this(), api_key, api_version](auto handler, std::vector<std::byte> b) {
-                self->start_request(api_key, api_version, std::move(b),
+                self->start_request(api_key, api_version, request_body{std::move(b), {}},
                                     erased_handler<std::error_code, response>(std::move(handler), self->strand_));
             },
             token, std::move(body));
     }
 
     // Encodes `request` at `version`, sends it and decodes the response.
+    // Record sets in the request are sent from where they are, without a
+    // copy: their bytes must stay valid until the completion runs. Record
+    // sets in the response view the response frame and keep it alive.
     // Completion: void(std::error_code, typename Request::response_type).
     template <class Request, class Token>
     auto async_send(const Request& request, std::int16_t version, Token&& token) {
         using Response = typename Request::response_type;
-        std::vector<std::byte> body;
-        proto::writer w(body);
+        request_body body;
+        proto::writer w(body.bytes, body.externals);
         const std::error_code encode_error = request.encode(w, version);
         return asio::async_initiate<Token, void(std::error_code, Response)>(
-            [self = shared_from_this(), version, encode_error](auto handler, std::vector<std::byte> b) {
+            [self = shared_from_this(), version, encode_error](auto handler, request_body b) {
                 erased_handler<std::error_code, Response> done(std::move(handler), self->strand_);
                 if (encode_error) return done(encode_error, Response{});
                 self->start_request(
@@ -162,15 +175,23 @@ private:
     template <class Response>
     static std::error_code decode_body(Response& out, const response& r, std::int16_t version) {
         proto::reader rd(r.body());
+        const std::shared_ptr<const void> owner = r.frame;
+        rd.set_owner(&owner);
         if (auto ec = out.decode(rd, version)) return ec;
         return {};
     }
 
+    struct outgoing_frame {
+        std::vector<std::byte> bytes;  // size, request header and the encoder's bytes
+        std::vector<proto::external_segment> externals;  // offsets into `bytes`
+    };
+
     void start_connect(std::string host, std::string port, erased_handler<std::error_code> handler);
     void start_tls(std::string host, std::function<void(std::error_code)> finish);
     std::string describe_failure(std::error_code ec, const std::string& step, const std::string& detail) const;
-    void start_request(std::int16_t api_key, std::int16_t api_version, std::vector<std::byte> body,
+    void start_request(std::int16_t api_key, std::int16_t api_version, request_body body,
                        erased_handler<std::error_code, response> handler);
+    void complete_in_flight();
     void write_more();
     void read_frame_size();
     void read_frame_body(std::size_t size);
@@ -193,8 +214,8 @@ private:
     std::string peer_;
     std::int32_t next_correlation_id_ = 1;
     std::deque<in_flight> in_flight_;
-    std::vector<std::vector<std::byte>> write_queue_;   // complete frames not yet written
-    std::vector<std::vector<std::byte>> writing_;       // frames of the write under way
+    std::vector<outgoing_frame> write_queue_;   // complete frames not yet written
+    std::vector<outgoing_frame> writing_;       // frames of the write under way
     bool write_active_ = false;
     std::array<std::byte, 4> size_buffer_{};
     std::vector<std::byte> read_buffer_;
