@@ -18,7 +18,8 @@ const std::vector<config_key_info> keys = {
     {"request.timeout.ms", "30000", "Time allowed for a broker to answer one request"},
     {"receive.message.max.bytes", "104857600", "Largest response frame accepted from a broker"},
     {"api.version.pin", "",
-     "Caps on the API versions kwire sends, e.g. Produce=7,Fetch=11, or lowest (the oldest both sides speak)"},
+     "Caps on the API versions kwire sends, e.g. Produce=7,Fetch=11, broker:2.8 (what that Kafka release offers), "
+     "or lowest (the oldest both sides speak)"},
     {"security.protocol", "PLAINTEXT", "How to talk to brokers: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"},
     {"sasl.mechanism", "PLAIN", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"},
     {"sasl.username", "", "SASL user name"},

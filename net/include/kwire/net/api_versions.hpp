@@ -21,8 +21,11 @@ struct version_pins {
     std::map<std::int16_t, std::int16_t> max_by_api;  // api key -> highest version to send
     bool lowest = false;                               // send the lowest version both sides speak
 
-    // "lowest", or a comma-separated list of Name=version (Produce=7,Fetch=11;
-    // names as in Kafka's protocol guide). Throws std::invalid_argument.
+    // A comma-separated list of: "lowest"; Name=version (Produce=7,Fetch=11;
+    // names as in Kafka's protocol guide); broker:X.Y or broker:X.Y.Z (every
+    // API capped at what Kafka release X.Y offers, 2.4 and later, like
+    // kafka-python's api_version; APIs it lacks are never sent). When an API
+    // is capped more than once the lowest cap wins. Throws std::invalid_argument.
     static version_pins parse(std::string_view text);
     bool empty() const noexcept { return max_by_api.empty() && !lowest; }
 };
