@@ -3,6 +3,7 @@
 // back off exponentially; concurrent callers share one attempt.
 #include "support/broker_env.hpp"
 #include "support/run_async.hpp"
+#include "support/test_options.hpp"
 
 #include "kwire/net/broker_pool.hpp"
 
@@ -23,7 +24,7 @@ namespace {
 constexpr auto no_throw = asio::experimental::as_tuple(asio::use_awaitable);
 
 std::shared_ptr<net::broker_pool> pool_on_broker(asio::any_io_executor ex, net::backoff_options backoff = {}) {
-    auto pool = net::broker_pool::create(ex, net::connection_options{}, backoff);
+    auto pool = net::broker_pool::create(ex, test::connection_options(), backoff);
     const auto [host, port] = test::first_address(test::broker_env("KWIRE_BOOTSTRAP"));
     pool->set_address(1, host, port);
     return pool;
@@ -106,7 +107,7 @@ TEST_CASE("broker pool: failed opens back off exponentially and say why") {
             backoff.initial = 200ms;
             backoff.maximum = 1000ms;
             backoff.jitter = 0;
-            auto pool = net::broker_pool::create(ex, net::connection_options{}, backoff);
+            auto pool = net::broker_pool::create(ex, test::connection_options(), backoff);
             pool->set_address(7, "127.0.0.1", port);
             std::vector<attempt> out;
             for (int i = 0; i < 3; ++i) {

@@ -3,6 +3,7 @@
 // concurrent refreshes coalesced, and a dead bootstrap list a clear error.
 #include "support/broker_env.hpp"
 #include "support/run_async.hpp"
+#include "support/test_options.hpp"
 
 #include "kwire/cluster_metadata.hpp"
 #include "kwire/config.hpp"
@@ -39,7 +40,7 @@ TEST_CASE("cluster metadata: brokers and cluster id through the bootstrap list; 
     };
     const auto out = test::run_async<outcome>([&](asio::any_io_executor ex) -> asio::awaitable<outcome> {
         outcome o;
-        auto pool = net::broker_pool::create(ex, net::connection_options{});
+        auto pool = net::broker_pool::create(ex, test::connection_options());
         // A dead address first: the refresh must move on to the live one.
         std::string dead;
         {
@@ -76,7 +77,7 @@ TEST_CASE("cluster metadata: brokers and cluster id through the bootstrap list; 
 TEST_CASE("cluster metadata: concurrent refreshes share fetches and all complete") {
     const auto results = test::run_async<std::vector<std::error_code>>(
         [&](asio::any_io_executor ex) -> asio::awaitable<std::vector<std::error_code>> {
-            auto pool = net::broker_pool::create(ex, net::connection_options{});
+            auto pool = net::broker_pool::create(ex, test::connection_options());
             auto meta = cluster_metadata::create(pool, bootstrap_list(test::broker_env("KWIRE_BOOTSTRAP")));
             std::vector<std::error_code> done;
             for (int i = 0; i < 6; ++i) {
@@ -109,7 +110,7 @@ TEST_CASE("cluster metadata: no reachable broker is a clear error naming each on
     }
     const auto out = test::run_async<std::pair<std::error_code, std::string>>(
         [&](asio::any_io_executor ex) -> asio::awaitable<std::pair<std::error_code, std::string>> {
-            auto pool = net::broker_pool::create(ex, net::connection_options{});
+            auto pool = net::broker_pool::create(ex, test::connection_options());
             auto meta = cluster_metadata::create(pool, bootstrap_list("127.0.0.1:" + port + ",no-such-broker.invalid:9092"));
             const std::optional<std::vector<std::string>> every;
             auto [ec, snap] = co_await meta->async_refresh(every, no_throw);

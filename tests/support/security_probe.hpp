@@ -4,6 +4,8 @@
 // line (debug, all contexts), and how long it took.
 #pragma once
 
+#include "support/test_options.hpp"
+
 #include "support/broker_env.hpp"
 #include "support/run_async.hpp"
 
@@ -46,7 +48,10 @@ inline net::connection_options options_from(std::initializer_list<std::pair<std:
     c.set("socket.connection.setup.timeout.ms", "3000");
     c.set("request.timeout.ms", "3000");
     for (const auto& [k, v] : props) c.set(k, v);
-    return make_connection_options(c);
+    auto options = make_connection_options(c);
+    // The run's pin (KWIRE_TEST_API_VERSION_PIN), unless the test sets its own.
+    if (options.pins.empty()) options.pins = test::api_version_pins();
+    return options;
 }
 
 inline attempt_outcome attempt_metadata(const std::string& host, const std::string& port,
@@ -68,9 +73,10 @@ inline attempt_outcome attempt_metadata(const std::string& host, const std::stri
             if (!ec) {
                 o.tls_session = ready.conn->tls_session();
                 proto::metadata_request req;
-                req.allow_auto_topic_creation = false;
-                const auto v = ready.versions.choose(req.api_key, {req.min_version, req.max_version});
+                // v2 at least: the cluster id the tests compare arrived in v2.
+                const auto v = ready.versions.choose(req.api_key, {2, req.max_version});
                 REQUIRE(v.has_value());
+                if (*v >= 4) req.allow_auto_topic_creation = false;
                 auto [mec, resp] = co_await ready.conn->async_send(req, *v, no_throw);
                 o.ec = mec;
                 if (mec) o.failure = ready.conn->failure();
