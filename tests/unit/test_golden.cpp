@@ -93,9 +93,10 @@ std::optional<std::int16_t> api_key_of(std::string_view name) {
     return std::nullopt;
 }
 
-bool contains_text(const std::vector<std::byte>& haystack, std::string_view needle) {
-    const auto* begin = reinterpret_cast<const char*>(haystack.data());
-    return std::string_view(begin, haystack.size()).find(needle) != std::string_view::npos;
+bool contains_text(const proto::record_set& records, std::string_view needle) {
+    std::string all;
+    records.for_each_segment([&](std::span<const std::byte> s) { all.append(reinterpret_cast<const char*>(s.data()), s.size()); });
+    return all.find(needle) != std::string::npos;
 }
 
 // Decodes one frame (header + body) with kwire's codecs, checks that nothing
