@@ -25,6 +25,9 @@ import subprocess
 import sys
 import zipfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from schema import strip_comments  # noqa: E402  (one comment stripper for both generators)
+
 # Kafka minor release -> the patch version read: the newest patch of that minor
 # that Maven resolved when the table was generated (see --probe-patches).
 RELEASES = [
@@ -68,39 +71,6 @@ def mvn_get(version):
            "-Dartifact=org.apache.kafka:kafka-clients:%s" % version, "-Dtransitive=false"]
     done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return done.returncode == 0
-
-
-def strip_comments(text):
-    """Removes // comments (to the end of the line) outside JSON strings."""
-    out = []
-    i, n = 0, len(text)
-    in_string = False
-    while i < n:
-        c = text[i]
-        if in_string:
-            out.append(c)
-            if c == "\\" and i + 1 < n:
-                out.append(text[i + 1])
-                i += 2
-                continue
-            if c == '"':
-                in_string = False
-            i += 1
-            continue
-        if c == '"':
-            in_string = True
-            out.append(c)
-            i += 1
-            continue
-        if c == "/" and i + 1 < n and text[i + 1] == "/":
-            end = text.find("\n", i)
-            if end < 0:
-                break
-            i = end  # keep the newline
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
 
 
 def top_version(valid):
