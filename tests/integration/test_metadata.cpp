@@ -1,12 +1,12 @@
 // First round trip against the real broker: connect, negotiate API versions,
 // fetch metadata, and compare what we decoded with how the broker was set up.
 #include "support/broker_env.hpp"
+#include "support/broker_ops.hpp"
 #include "support/run_async.hpp"
 #include "support/test_options.hpp"
 
 #include "kwire/net/open_connection.hpp"
 #include "kwire/proto/messages/api_versions.hpp"
-#include "kwire/proto/messages/create_topics.hpp"
 #include "kwire/proto/messages/metadata.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
@@ -151,40 +151,18 @@ TEST_CASE("several requests in flight on one connection are matched to their res
 TEST_CASE("a topic created through kwire shows up in metadata with its partitions") {
     const auto [host, port] = test::first_address(test::broker_env("KWIRE_BOOTSTRAP"));
     const int broker_count = std::stoi(test::broker_env("KWIRE_BROKER_COUNT"));
-    const std::string topic =
-        "kwire-metadata-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    const std::string topic = test::unique_topic("kwire-metadata");
     constexpr int partitions = 3;
 
-    struct created {
-        std::error_code ec;
-        std::int16_t error_code = -1;
-        std::string failure;
-    };
-    const auto result = test::run_async<created>([&](asio::any_io_executor ex) -> asio::awaitable<created> {
-        created out;
-        const net::connection_options options = test::connection_options();
-        auto [ec, ready] = co_await net::async_open_connection(ex, host, port, options, no_throw);
-        out.ec = ec;
-        out.failure = ready.failure;
-        if (ec) co_return out;
-        using request_t = proto::create_topics_request;
-        const auto v = ready.versions.choose(request_t::api_key, {request_t::min_version, request_t::max_version});
-        if (!v) co_return out;
-        request_t req;
-        request_t::creatable_topic t;
-        t.name = topic;
-        t.num_partitions = partitions;
-        t.replication_factor = static_cast<std::int16_t>(broker_count);
-        req.topics.push_back(t);
-        req.timeout_ms = 30000;
-        auto [cec, resp] = co_await ready.conn->async_send(req, *v, no_throw);
-        out.ec = cec;
-        if (!cec && resp.topics.size() == 1 && resp.topics[0].name == topic) out.error_code = resp.topics[0].error_code;
-        ready.conn->close();
-        co_return out;
-    });
-    REQUIRE_MESSAGE(!result.ec, result.failure << " / " << result.ec.message());
-    REQUIRE(result.error_code == 0);
+    const auto created = test::run_async<test::topic_handle>(
+        [&](asio::any_io_executor ex) -> asio::awaitable<test::topic_handle> {
+            auto boot = co_await test::open_session(ex, host, port);
+            REQUIRE_MESSAGE(boot, boot.failure);
+            auto t = co_await test::create_topic(boot, topic, partitions, broker_count);
+            boot.conn->close();
+            co_return t;
+        });
+    REQUIRE(created.error_code == 0);
 
     // The broker's metadata may lag creation by a moment; ask until it shows.
     const proto::metadata_response::metadata_response_topic* found = nullptr;
