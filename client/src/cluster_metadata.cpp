@@ -2,6 +2,7 @@
 
 #include "kwire/proto/kafka_error.hpp"
 #include "kwire/proto/messages/metadata.hpp"
+#include "kwire/proto/metadata_query.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
@@ -93,17 +94,8 @@ net::result_awaitable<cluster_metadata::snapshot_ptr> cluster_metadata::fetch_on
             failures.push_back("broker " + ready.conn->peer() + ": no Metadata version in common");
             continue;
         }
-        request_t req;
-        if (all_topics) {
-            if (*version >= 1) req.topics = std::nullopt;  // v0: an empty list means every topic
-        } else {
-            for (auto& t : topics) {
-                request_t::metadata_request_topic rt;
-                rt.name = t;
-                req.topics->push_back(std::move(rt));
-            }
-        }
-        if (*version >= 4) req.allow_auto_topic_creation = false;
+        const request_t req =
+            proto::make_metadata_request(all_topics ? std::nullopt : std::optional(topics), *version);
         auto [mec, resp] = co_await ready.conn->async_send(req, *version, no_throw);
         if (mec) {
             last = mec;

@@ -8,6 +8,7 @@
 #include "kwire/net/open_connection.hpp"
 #include "kwire/proto/messages/api_versions.hpp"
 #include "kwire/proto/messages/metadata.hpp"
+#include "kwire/proto/metadata_query.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/steady_timer.hpp>
@@ -47,13 +48,7 @@ metadata_outcome fetch_metadata(const std::string& host, const std::string& port
                                              {proto::metadata_request::min_version, proto::metadata_request::max_version});
         if (!v) co_return out;
         out.version = *v;
-        proto::metadata_request req;
-        // Every topic: a null list from v1 on, an empty one in v0.
-        if (*v >= 1) req.topics = std::nullopt;
-        else req.topics.emplace();
-        // The flag exists from v4 on; an older version cannot carry `false`
-        // (kwire refuses to send a non-default value the version lacks).
-        if (*v >= 4) req.allow_auto_topic_creation = false;
+        const auto req = proto::make_metadata_request(std::nullopt, *v);  // every topic
         auto [mec, resp] = co_await ready.conn->async_send(req, *v, no_throw);
         out.ec = mec;
         out.metadata = std::move(resp);

@@ -8,6 +8,7 @@
 #include "kwire/net/open_connection.hpp"
 #include "kwire/proto/messages/metadata.hpp"
 #include "kwire/proto/messages/produce.hpp"
+#include "kwire/proto/metadata_query.hpp"
 #include "kwire/proto/release_versions.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
@@ -48,9 +49,7 @@ pinned_outcome metadata_pinned(const std::string& host, const std::string& port,
         const auto v = ready.versions.choose(metadata_t::api_key, {metadata_t::min_version, metadata_t::max_version});
         if (!v) co_return out;
         out.metadata_version = *v;
-        proto::metadata_request req;
-        if (*v >= 1) req.topics = std::nullopt;  // every topic (v0: the empty list)
-        req.allow_auto_topic_creation = false;
+        const auto req = proto::make_metadata_request(std::nullopt, *v);  // every topic
         auto [mec, resp] = co_await ready.conn->async_send(req, *v, no_throw);
         out.ec = mec;
         out.metadata = std::move(resp);

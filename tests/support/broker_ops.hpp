@@ -11,6 +11,7 @@
 #include "kwire/proto/messages/create_topics.hpp"
 #include "kwire/proto/messages/fetch.hpp"
 #include "kwire/proto/messages/metadata.hpp"
+#include "kwire/proto/metadata_query.hpp"
 #include "kwire/proto/messages/produce.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
@@ -90,11 +91,7 @@ inline asio::awaitable<std::pair<std::string, std::string>> leader_of(session& s
     using request_t = proto::metadata_request;
     asio::steady_timer pause(s.conn->get_executor());
     for (int attempt = 0; attempt < 100; ++attempt) {
-        request_t req;
-        request_t::metadata_request_topic rt;
-        rt.name = topic.name;
-        req.topics->push_back(rt);
-        if (s.version<request_t>() >= 4) req.allow_auto_topic_creation = false;
+        const request_t req = proto::make_metadata_request(std::vector<std::string>{topic.name}, s.version<request_t>());
         auto [ec, resp] = co_await s.conn->async_send(req, s.version<request_t>(), no_throw);
         REQUIRE_MESSAGE(!ec, s.conn->failure());
         for (const auto& t : resp.topics) {

@@ -13,6 +13,7 @@
 #include "kwire/connection_config.hpp"
 #include "kwire/net/open_connection.hpp"
 #include "kwire/proto/messages/metadata.hpp"
+#include "kwire/proto/metadata_query.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
@@ -72,11 +73,11 @@ inline attempt_outcome attempt_metadata(const std::string& host, const std::stri
             o.failure = ready.failure;
             if (!ec) {
                 o.tls_session = ready.conn->tls_session();
-                proto::metadata_request req;
                 // v2 at least: the cluster id the tests compare arrived in v2.
-                const auto v = ready.versions.choose(req.api_key, {2, req.max_version});
+                using request_t = proto::metadata_request;
+                const auto v = ready.versions.choose(request_t::api_key, {2, request_t::max_version});
                 REQUIRE(v.has_value());
-                if (*v >= 4) req.allow_auto_topic_creation = false;
+                const auto req = proto::make_metadata_request(std::vector<std::string>{}, *v);  // no topics
                 auto [mec, resp] = co_await ready.conn->async_send(req, *v, no_throw);
                 o.ec = mec;
                 if (mec) o.failure = ready.conn->failure();

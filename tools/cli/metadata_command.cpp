@@ -8,6 +8,7 @@
 #include "kwire/proto/api_keys.hpp"
 #include "kwire/proto/kafka_error.hpp"
 #include "kwire/proto/messages/metadata.hpp"
+#include "kwire/proto/metadata_query.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
@@ -57,18 +58,7 @@ asio::awaitable<metadata_result> fetch(asio::any_io_executor ex, const kwire::co
             ready.conn->close();
             continue;
         }
-        request_t request;
-        // Every topic: null from v1, an empty list in v0.
-        if (*version >= 1) request.topics = std::nullopt;
-        if (topics) {
-            request.topics.emplace();
-            for (const auto& t : *topics) {
-                request_t::metadata_request_topic rt;
-                rt.name = t;
-                request.topics->push_back(std::move(rt));
-            }
-        }
-        if (*version >= 4) request.allow_auto_topic_creation = false;
+        const request_t request = proto::make_metadata_request(topics, *version);
         auto [mec, resp] = co_await ready.conn->async_send(request, *version, no_throw);
         if (mec) {
             failures.push_back(ready.conn->failure().empty()
