@@ -25,37 +25,8 @@ namespace {
 
 constexpr auto no_throw = asio::experimental::as_tuple(asio::use_awaitable);
 
-struct metadata_outcome {
-    std::error_code ec;
-    std::string failure;
-    net::api_versions versions;
-    proto::metadata_response metadata;
-    std::int16_t version = -1;
-};
-
-metadata_outcome fetch_metadata(const std::string& host, const std::string& port) {
-    return test::run_async<metadata_outcome>([&](asio::any_io_executor ex) -> asio::awaitable<metadata_outcome> {
-        metadata_outcome out;
-        // Named, not `{}` inside the co_await: GCC 12 mishandles class
-        // prvalues passed by value within a co_await expression.
-        const net::connection_options options = test::connection_options();
-        auto [ec, ready] = co_await net::async_open_connection(ex, host, port, options, no_throw);
-        out.ec = ec;
-        out.failure = ready.failure;
-        if (ec) co_return out;
-        out.versions = ready.versions;
-        const auto v = ready.versions.choose(proto::metadata_request::api_key,
-                                             {proto::metadata_request::min_version, proto::metadata_request::max_version});
-        if (!v) co_return out;
-        out.version = *v;
-        const auto req = proto::make_metadata_request(std::nullopt, *v);  // every topic
-        auto [mec, resp] = co_await ready.conn->async_send(req, *v, no_throw);
-        out.ec = mec;
-        out.metadata = std::move(resp);
-        ready.conn->close();
-        co_return out;
-    });
-}
+using test::fetch_metadata;
+using test::metadata_outcome;
 
 } // namespace
 

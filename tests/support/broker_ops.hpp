@@ -5,6 +5,7 @@
 #pragma once
 
 #include "support/broker_env.hpp"
+#include "support/run_async.hpp"
 #include "support/test_options.hpp"
 
 #include "kwire/net/open_connection.hpp"
@@ -58,6 +59,38 @@ inline asio::awaitable<session> open_bootstrap(asio::any_io_executor ex) {
 
 inline std::string unique_topic(const std::string& prefix) {
     return prefix + "-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+struct metadata_outcome {
+    std::error_code ec;
+    std::string failure;
+    net::api_versions versions;
+    std::int16_t version = -1;  // the Metadata version chosen
+    proto::metadata_response metadata;
+};
+
+// Opens a connection with `options` and asks for every topic's metadata at
+// the version kwire chooses.
+inline metadata_outcome fetch_metadata(const std::string& host, const std::string& port,
+                                       const net::connection_options& options = connection_options()) {
+    return run_async<metadata_outcome>([&](asio::any_io_executor ex) -> asio::awaitable<metadata_outcome> {
+        metadata_outcome out;
+        auto [ec, ready] = co_await net::async_open_connection(ex, host, port, options, no_throw);
+        out.ec = ec;
+        out.failure = ready.failure;
+        if (ec) co_return out;
+        out.versions = ready.versions;
+        using request_t = proto::metadata_request;
+        const auto v = ready.versions.choose(request_t::api_key, {request_t::min_version, request_t::max_version});
+        if (!v) co_return out;
+        out.version = *v;
+        const auto req = proto::make_metadata_request(std::nullopt, *v);  // every topic
+        auto [mec, resp] = co_await ready.conn->async_send(req, *v, no_throw);
+        out.ec = mec;
+        out.metadata = std::move(resp);
+        ready.conn->close();
+        co_return out;
+    });
 }
 
 struct topic_handle {
