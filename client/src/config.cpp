@@ -35,6 +35,28 @@ const std::vector<config_key_info> keys = {
      "false: accept any broker certificate (insecure: for tests only)"},
     {"debug", "", "Debug messages to log, comma-separated: broker, protocol, security, all"},
     {"log_level", "6", "Most verbose level logged: error, warn, info, debug, or syslog 0-7"},
+    {"reconnect.backoff.ms", "50", "Wait before reconnecting to a broker after a failure (doubles per failure)"},
+    {"reconnect.backoff.max.ms", "1000", "Longest wait between reconnection attempts"},
+    {"metadata.max.age.ms", "300000", "Refresh cluster metadata at least this often"},
+    {"retry.backoff.ms", "100", "Wait before retrying a failed request (doubles per retry)"},
+    {"retry.backoff.max.ms", "1000", "Longest wait between retries"},
+    // Producer
+    {"acks", "all", "Producer: acknowledgements the leader waits for: 0 (none), 1 (leader), all (-1: every in-sync replica)"},
+    {"linger.ms", "5", "Producer: time a batch waits for more records before it is sent"},
+    {"batch.size", "16384", "Producer: largest batch per partition, in bytes (uncompressed)"},
+    {"buffer.memory", "33554432", "Producer: bytes of records waiting to be sent; send() waits when it is full"},
+    {"max.block.ms", "60000", "Producer: longest time send() waits for buffer space"},
+    {"max.request.size", "1048576", "Producer: largest Produce request, and so the largest record"},
+    {"compression.type", "none", "Producer: batch compression: none, gzip, snappy, lz4 or zstd"},
+    {"compression.level", "-1", "Producer: codec-specific compression level (-1: the codec's default)"},
+    {"enable.idempotence", "true",
+     "Producer: exactly-once per partition (no duplicates on retry, order kept); needs acks=all"},
+    {"max.in.flight.requests.per.connection", "5", "Producer: Produce requests sent to a broker before the first is answered"},
+    {"retries", "2147483647", "Producer: how often a failed batch is retried (within delivery.timeout.ms)"},
+    {"delivery.timeout.ms", "120000", "Producer: time from send() until a record is acknowledged or reported failed"},
+    {"partitioner", "murmur2_random",
+     "Producer: murmur2_random (Java's default), murmur2, consistent_random, consistent (CRC32) or random"},
+    {"allow.auto.create.topics", "true", "Ask the broker to create a missing topic (if the broker allows it)"},
 };
 
 // kafka-python spellings of the same properties.
@@ -51,6 +73,26 @@ const std::map<std::string_view, std::string_view> aliases = {
     {"ssl_certfile", "ssl.certificate.location"},
     {"ssl_keyfile", "ssl.key.location"},
     {"ssl_password", "ssl.key.password"},
+    {"reconnect_backoff_ms", "reconnect.backoff.ms"},
+    {"reconnect_backoff_max_ms", "reconnect.backoff.max.ms"},
+    {"metadata_max_age_ms", "metadata.max.age.ms"},
+    {"retry_backoff_ms", "retry.backoff.ms"},
+    {"request.required.acks", "acks"},  // librdkafka
+    {"linger_ms", "linger.ms"},
+    {"queue.buffering.max.ms", "linger.ms"},  // librdkafka
+    {"batch_size", "batch.size"},
+    {"buffer_memory", "buffer.memory"},
+    {"max_block_ms", "max.block.ms"},
+    {"max_request_size", "max.request.size"},
+    {"compression_type", "compression.type"},
+    {"compression.codec", "compression.type"},  // librdkafka
+    {"enable_idempotence", "enable.idempotence"},
+    {"max_in_flight_requests_per_connection", "max.in.flight.requests.per.connection"},
+    {"max.in.flight", "max.in.flight.requests.per.connection"},  // librdkafka
+    {"message.send.max.retries", "retries"},  // librdkafka
+    {"delivery_timeout_ms", "delivery.timeout.ms"},
+    {"message.timeout.ms", "delivery.timeout.ms"},  // librdkafka
+    {"allow_auto_create_topics", "allow.auto.create.topics"},
 };
 
 // kafka-python's ssl_check_hostname (a boolean) is
@@ -94,6 +136,22 @@ void validate(const std::string& name, std::string_view value) {
         if (!one_of(value, {"HTTPS", "NONE"}))
             throw config_error("ssl.endpoint.identification.algorithm: '" + std::string(value) +
                                "' is not https or none");
+    } else if (name == "acks") {
+        if (!one_of(value, {"0", "1", "-1", "ALL"}))
+            throw config_error("acks: '" + std::string(value) + "' is not one of 0, 1, all (-1)");
+    } else if (name == "compression.type") {
+        if (!one_of(value, {"NONE", "GZIP", "SNAPPY", "LZ4", "ZSTD"}))
+            throw config_error("compression.type: '" + std::string(value) +
+                               "' is not one of none, gzip, snappy, lz4, zstd");
+    } else if (name == "compression.level") {
+        int level = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), level);
+        if (ec != std::errc{} || end != value.data() + value.size())
+            throw config_error("compression.level: '" + std::string(value) + "' is not an integer");
+    } else if (name == "partitioner") {
+        if (!one_of(value, {"MURMUR2_RANDOM", "MURMUR2", "CONSISTENT_RANDOM", "CONSISTENT", "RANDOM"}))
+            throw config_error("partitioner: '" + std::string(value) +
+                               "' is not one of murmur2_random, murmur2, consistent_random, consistent, random");
     } else if (name == "debug") {
         try {
             (void)net::logger::parse_debug(value);
@@ -107,6 +165,16 @@ void validate(const std::string& name, std::string_view value) {
             throw config_error("log_level: " + std::string(e.what()));
         }
     }
+}
+
+bool is_integer_key(std::string_view name) {
+    return name.ends_with(".ms") || name.ends_with(".bytes") || name == "batch.size" || name == "buffer.memory" ||
+           name == "max.request.size" || name == "max.in.flight.requests.per.connection" || name == "retries";
+}
+
+bool is_boolean_key(std::string_view name) {
+    return name == "enable.ssl.certificate.verification" || name == "enable.idempotence" ||
+           name == "allow.auto.create.topics";
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -175,8 +243,8 @@ config& config::set(std::string_view key, std::string_view value) {
     values_[name] = std::string(value);
     // Validate values now, so a typo fails at configuration time.
     try {
-        if (name.ends_with(".ms") || name.ends_with(".bytes")) (void)get_int(name);
-        else if (name == "enable.ssl.certificate.verification") (void)get_bool(name);
+        if (is_integer_key(name)) (void)get_int(name);
+        else if (is_boolean_key(name)) (void)get_bool(name);
         else validate(name, value);
     } catch (...) {
         if (previous.empty()) values_.erase(name);
