@@ -95,7 +95,8 @@ net::result_awaitable<cluster_metadata::snapshot_ptr> cluster_metadata::fetch_on
             continue;
         }
         const request_t req =
-            proto::make_metadata_request(all_topics ? std::nullopt : std::optional(topics), *version);
+            proto::make_metadata_request(all_topics ? std::nullopt : std::optional(topics), *version,
+                                         self->allow_auto_create_ && !all_topics);
         auto [mec, resp] = co_await ready.conn->async_send(req, *version, no_throw);
         if (mec) {
             last = mec;

@@ -28,6 +28,8 @@ std::string_view context_name(unsigned context) noexcept {
     if (context & log_context::security) return "security";
     if (context & log_context::protocol) return "protocol";
     if (context & log_context::broker) return "broker";
+    if (context & log_context::producer) return "producer";
+    if (context & log_context::consumer) return "consumer";
     return "kwire";
 }
 
@@ -41,10 +43,12 @@ unsigned logger::parse_debug(std::string_view list) {
         if (item == "broker") mask |= log_context::broker;
         else if (item == "protocol") mask |= log_context::protocol;
         else if (item == "security") mask |= log_context::security;
+        else if (item == "producer" || item == "msg") mask |= log_context::producer;
+        else if (item == "consumer" || item == "fetch" || item == "cgrp") mask |= log_context::consumer;
         else if (item == "all") mask |= log_context::all;
         else
             throw std::invalid_argument("unknown debug context '" + std::string(item) +
-                                        "' (known: broker, protocol, security, all)");
+                                        "' (known: broker, protocol, security, producer, consumer, all)");
     }
     return mask;
 }

@@ -253,10 +253,10 @@ sealed_batch record_batch_builder::sealed() const noexcept {
 }
 
 void record_batch_builder::restamp(std::int64_t producer_id, std::int16_t producer_epoch, std::int32_t base_sequence) {
-    if (!sealed_) return;
     opts_.producer_id = producer_id;
     opts_.producer_epoch = producer_epoch;
     opts_.base_sequence = base_sequence;
+    if (!sealed_) return;  // seal() writes them
     std::byte f[14];
     std::byte* p = store_be(f, static_cast<std::uint64_t>(producer_id));
     p = store_be(p, static_cast<std::uint16_t>(producer_epoch));

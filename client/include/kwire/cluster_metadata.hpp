@@ -90,6 +90,10 @@ public:
 
     std::string last_failure() const;
 
+    // Whether refreshes ask the broker to create missing topics (producers'
+    // allow.auto.create.topics). Off by default.
+    void set_allow_auto_create(bool allow) noexcept { allow_auto_create_ = allow; }
+
 private:
     static net::result_awaitable<snapshot_ptr> refresh(std::shared_ptr<cluster_metadata> self,
                                                        std::optional<std::vector<std::string>> topics);
@@ -111,6 +115,7 @@ private:
     std::uint64_t generation_done_ = 0;
     std::error_code last_error_;
     std::size_t next_candidate_ = 0;
+    bool allow_auto_create_ = false;
 };
 
 } // namespace kwire

@@ -146,6 +146,8 @@ private:
     void enqueue(producer_record& record, bool may_move,
                  net::erased_handler<std::error_code, record_metadata> done);
 
+    struct own_thread;  // the io_context and thread of a producer without an executor
+    std::unique_ptr<own_thread> thread_;
     std::shared_ptr<producer_impl> impl_;
 };
 

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 namespace kwire::net {
@@ -41,9 +42,18 @@ private:
     template <class Handler>
     struct impl final : base {
         impl(Handler&& h, const asio::any_io_executor& fallback)
-            : work(asio::prefer(asio::get_associated_executor(h, fallback),
-                                asio::execution::outstanding_work.tracked)),
+            : work(asio::prefer(executor_of(h, fallback), asio::execution::outstanding_work.tracked)),
               handler(std::move(h)) {}
+
+        // The handler's own executor when it is an I/O executor; otherwise
+        // (e.g. use_future's, which runs inline) the fallback.
+        static asio::any_io_executor executor_of(const Handler& h, const asio::any_io_executor& fallback) {
+            using associated = asio::associated_executor_t<Handler, asio::any_io_executor>;
+            if constexpr (std::is_constructible_v<asio::any_io_executor, associated>)
+                return asio::get_associated_executor(h, fallback);
+            else
+                return fallback;
+        }
 
         void complete(Args... args) override {
             auto ex = work;

@@ -1,6 +1,7 @@
 // Logging hook. kwire never prints: it hands one-line messages to a callback
 // the application installs, filtered by level and, for debug messages, by
-// context (as librdkafka's `debug=` property: broker, protocol, security, all).
+// context (as librdkafka's `debug=` property: broker, protocol, security,
+// producer, consumer, all).
 //
 // A logger without a callback costs one branch per call site; messages are
 // only formatted when they will be delivered. Secrets (passwords, key
@@ -23,7 +24,9 @@ namespace log_context {
 inline constexpr unsigned broker = 1;    // connecting, connection failures
 inline constexpr unsigned protocol = 2;  // requests and responses, version choices
 inline constexpr unsigned security = 4;  // TLS handshake, SASL
-inline constexpr unsigned all = broker | protocol | security;
+inline constexpr unsigned producer = 8;  // batches, retries, idempotence (producer id, sequences)
+inline constexpr unsigned consumer = 16; // fetching, offsets, the group
+inline constexpr unsigned all = broker | protocol | security | producer | consumer;
 } // namespace log_context
 
 // "error", "warn", "info" or "debug".

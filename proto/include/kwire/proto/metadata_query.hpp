@@ -11,9 +11,10 @@
 
 namespace kwire::proto {
 
-// Asks for `topics` (std::nullopt: every topic) without creating any.
+// Asks for `topics` (std::nullopt: every topic). `allow_auto_create` asks
+// the broker to create missing topics (it still needs auto.create.topics.enable).
 inline metadata_request make_metadata_request(const std::optional<std::vector<std::string>>& topics,
-                                              std::int16_t version) {
+                                              std::int16_t version, bool allow_auto_create = false) {
     metadata_request req;
     if (topics) {
         req.topics.emplace();
@@ -28,7 +29,7 @@ inline metadata_request make_metadata_request(const std::optional<std::vector<st
         req.topics.emplace();
     }
     // The flag arrived in v4; older versions follow the broker's own setting.
-    if (version >= 4) req.allow_auto_topic_creation = false;
+    if (version >= 4) req.allow_auto_topic_creation = allow_auto_create;
     return req;
 }
 

@@ -102,9 +102,10 @@ public:
     sealed_batch sealed() const noexcept;
     std::error_code error() const noexcept { return error_; }
 
-    // Rewrites the producer id, epoch and base sequence of a sealed batch and
-    // recomputes its CRC (a retry after an epoch bump, or sequence assignment
-    // at send time). No effect before seal().
+    // Sets the producer id, epoch and base sequence: before seal() for
+    // seal() to write (sequences are assigned when a batch is sent), after it
+    // by rewriting the header and recomputing the CRC (a retry after an epoch
+    // bump).
     void restamp(std::int64_t producer_id, std::int16_t producer_epoch, std::int32_t base_sequence);
     // Sets the transactional attribute likewise.
     void restamp_transactional(bool transactional);

@@ -1,0 +1,34 @@
+#include "kwire/errors.hpp"
+
+#include <string>
+
+namespace kwire {
+namespace {
+
+class client_error_category final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "kwire.client"; }
+    std::string message(int code) const override {
+        switch (static_cast<client_errc>(code)) {
+        case client_errc::delivery_timeout: return "record not delivered within delivery.timeout.ms";
+        case client_errc::buffer_full: return "buffer.memory stayed full for max.block.ms";
+        case client_errc::record_too_large: return "record larger than max.request.size (or buffer.memory)";
+        case client_errc::unknown_partition: return "the topic has no such partition";
+        case client_errc::producer_closed: return "the producer was closed before the record was delivered";
+        case client_errc::flush_timeout: return "records still pending when the time ran out";
+        case client_errc::partitioner_failed: return "the partitioner failed or chose a partition out of range";
+        case client_errc::fatal_producer_error: return "the producer stopped after an unrecoverable error";
+        case client_errc::would_block: return "blocking call on the producer's own I/O thread (it would deadlock)";
+        }
+        return "kwire client error " + std::to_string(code);
+    }
+};
+
+} // namespace
+
+const std::error_category& client_category() noexcept {
+    static const client_error_category category;
+    return category;
+}
+
+} // namespace kwire
