@@ -104,6 +104,14 @@ struct broker_sink {
     std::string last_failure;
 };
 
+// A Produce request drained under the mutex, sent after it is released.
+struct outgoing_request {
+    std::int32_t node = -1;
+    std::shared_ptr<net::connection> conn;
+    net::api_versions versions;
+    std::shared_ptr<std::vector<batch_ptr>> batches;
+};
+
 // Completions collected under the mutex, run after it is released.
 struct completion {
     delivery_handler done;
@@ -158,10 +166,9 @@ private:
     void refresh_metadata_if_needed(clock::time_point now);
     void on_metadata(std::error_code ec, const cluster_metadata::snapshot_ptr& snap);
     void connect_sink(std::int32_t node);
-    void drain(clock::time_point now, completion_list& out);
-    void send_request(std::int32_t node, const std::shared_ptr<net::connection>& conn,
-                      const net::api_versions& versions, std::shared_ptr<std::vector<batch_ptr>> batches,
-                      completion_list& out);
+    std::vector<outgoing_request> drain(clock::time_point now);
+    // Seals the batches (compression, CRC) and sends, outside the mutex.
+    void send_request(outgoing_request request);
     // `resp` is null for acks=0 (nothing to read) and for errors; a
     // `final_error` is not retried (the request could not even be built).
     void on_response(std::int32_t node, const std::shared_ptr<std::vector<batch_ptr>>& batches, std::error_code ec,

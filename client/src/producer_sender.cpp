@@ -185,25 +185,21 @@ void producer_impl::wake() {
     });
 }
 
-struct outgoing_request {
-    std::int32_t node = -1;
-    std::shared_ptr<net::connection> conn;
-    net::api_versions versions;
-    std::shared_ptr<std::vector<batch_ptr>> batches;
-};
-
 void producer_impl::run_sender() {
     completion_list out;
+    std::vector<outgoing_request> requests;
     {
         std::lock_guard lock(mutex_);
         const auto now = clock::now();
         expire(now, out);
         refresh_metadata_if_needed(now);
         ensure_producer_id(now);
-        drain(now, out);
+        requests = drain(now);
         arm_timer(now);
     }
     run_completions(out);
+    // In drain order: a partition's batches reach its connection in sequence order.
+    for (auto& r : requests) send_request(std::move(r));
 }
 
 void producer_impl::expire(clock::time_point now, completion_list& out) {
@@ -341,9 +337,10 @@ bool is_ready(const partition_state& p, clock::time_point now, bool hurry) {
 
 } // namespace
 
-void producer_impl::drain(clock::time_point now, completion_list& out) {
-    if (closed_) return;
-    if (options_.idempotence && (!producer_id_ready() || epoch_bump_needed_)) return;
+std::vector<outgoing_request> producer_impl::drain(clock::time_point now) {
+    std::vector<outgoing_request> requests;
+    if (closed_) return requests;
+    if (options_.idempotence && (!producer_id_ready() || epoch_bump_needed_)) return requests;
     const bool hurry = flushing_ > 0 || closing_;
     const auto snap = metadata_->current();
 
@@ -364,7 +361,6 @@ void producer_impl::drain(clock::time_point now, completion_list& out) {
         }
     }
 
-    std::vector<outgoing_request> requests;
     for (auto& [node, parts] : by_leader) {
         broker_sink& sink = sinks_[node];
         if (!sink.conn || !sink.conn->is_open()) {
@@ -394,19 +390,19 @@ void producer_impl::drain(clock::time_point now, completion_list& out) {
             requests.push_back(outgoing_request{node, sink.conn, sink.versions, std::move(batches)});
         }
     }
-    for (auto& r : requests) send_request(r.node, r.conn, r.versions, std::move(r.batches), out);
+    return requests;
 }
 
-void producer_impl::send_request(std::int32_t node, const std::shared_ptr<net::connection>& conn,
-                                 const net::api_versions& versions, std::shared_ptr<std::vector<batch_ptr>> batches,
-                                 completion_list& out) {
+void producer_impl::send_request(outgoing_request request) {
     using request_t = proto::produce_request;
+    const std::int32_t node = request.node;
+    const auto& batches = request.batches;
     bool have_ids = true;
     for (const auto& b : *batches) have_ids = have_ids && !b->topic->id.is_zero();
     // v13 names topics by id only; zstd needs v7 or later.
     const std::int16_t newest = have_ids ? request_t::max_version : std::int16_t(12);
     const std::int16_t oldest = options_.compression == proto::compression_codec::zstd ? std::int16_t(7) : request_t::min_version;
-    const auto version = versions.choose(request_t::api_key, {oldest, newest});
+    const auto version = request.versions.choose(request_t::api_key, {oldest, newest});
 
     request_t req;
     req.acks = options_.acks;
@@ -441,7 +437,6 @@ void producer_impl::send_request(std::int32_t node, const std::shared_ptr<net::c
         asio::post(pool_->get_executor(), [self = shared_from_this(), node, batches, fail_now] {
             self->on_response(node, batches, fail_now, nullptr, true);
         });
-        (void)out;
         return;
     }
     options_.connection.log.log(net::log_level::debug, net::log_context::producer, [&] {
@@ -450,12 +445,12 @@ void producer_impl::send_request(std::int32_t node, const std::shared_ptr<net::c
     });
     auto self = shared_from_this();
     if (options_.acks == 0) {
-        conn->async_send_no_response(req, *version,
+        request.conn->async_send_no_response(req, *version,
                                      asio::bind_executor(pool_->get_executor(), [self, node, batches](std::error_code ec) {
                                          self->on_response(node, batches, ec, nullptr, false);
                                      }));
     } else {
-        conn->async_send(req, *version,
+        request.conn->async_send(req, *version,
                          asio::bind_executor(pool_->get_executor(), [self, node, batches](
                                                                         std::error_code ec, proto::produce_response resp) {
                              self->on_response(node, batches, ec, &resp, false);
