@@ -11,6 +11,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -85,12 +86,16 @@ void producer_impl::ensure_producer_id(clock::time_point now) {
     const std::int32_t node = it->first;
     producer_id_in_flight_ = true;
     const bool bump = epoch_bump_needed_ && producer_id_ >= 0;
-    asio::co_spawn(pool_->get_executor(),
-                   init_producer_id(pool_, node, bump ? producer_id_ : -1, bump ? producer_epoch_ : std::int16_t(-1)),
-                   [self = shared_from_this()](std::exception_ptr e, producer_id_outcome r) {
-                       if (e) r.ec = make_error_code(net::errc::internal_error);
-                       self->on_producer_id(r.ec, r.error_code, r.id, r.epoch);
-                   });
+    const std::int64_t id = bump ? producer_id_ : -1;
+    const std::int16_t epoch = bump ? producer_epoch_ : std::int16_t(-1);
+    // Started after the mutex is released (co_spawn may run it inline).
+    asio::post(pool_->get_executor(), [self = shared_from_this(), node, id, epoch] {
+        asio::co_spawn(self->pool_->get_executor(), init_producer_id(self->pool_, node, id, epoch),
+                       [self](std::exception_ptr e, producer_id_outcome r) {
+                           if (e) r.ec = make_error_code(net::errc::internal_error);
+                           self->on_producer_id(r.ec, r.error_code, r.id, r.epoch);
+                       });
+    });
 }
 
 void producer_impl::on_producer_id(std::error_code ec, std::int16_t error_code, std::int64_t id, std::int16_t epoch) {

@@ -245,12 +245,15 @@ void producer_impl::refresh_metadata_if_needed(clock::time_point now) {
     metadata_stale_ = false;
     std::optional<std::vector<std::string>> names(std::in_place);
     for (const auto& [name, t] : topics_) names->push_back(name);
-    metadata_->async_refresh(std::move(names),
-                             asio::bind_executor(pool_->get_executor(),
-                                                 [self = shared_from_this()](std::error_code ec,
+    // Started after the mutex is released: a completion may run inline.
+    asio::post(pool_->get_executor(), [self = shared_from_this(), names = std::move(names)]() mutable {
+    self->metadata_->async_refresh(std::move(names),
+                             asio::bind_executor(self->pool_->get_executor(),
+                                                 [self](std::error_code ec,
                                                                              cluster_metadata::snapshot_ptr snap) {
                                                      self->on_metadata(ec, snap);
                                                  }));
+    });
 }
 
 void producer_impl::on_metadata(std::error_code ec, const cluster_metadata::snapshot_ptr& snap) {
@@ -298,9 +301,11 @@ void producer_impl::on_metadata(std::error_code ec, const cluster_metadata::snap
 
 void producer_impl::connect_sink(std::int32_t node) {
     sinks_[node].connecting = true;
-    pool_->async_get(
+    // Started after the mutex is released: a completion may run inline.
+    asio::post(pool_->get_executor(), [self = shared_from_this(), node] {
+    self->pool_->async_get(
         node, net::traffic::produce,
-        asio::bind_executor(pool_->get_executor(), [self = shared_from_this(), node](std::error_code ec,
+        asio::bind_executor(self->pool_->get_executor(), [self, node](std::error_code ec,
                                                                                     net::ready_connection ready) {
             completion_list out;
             {
@@ -324,6 +329,7 @@ void producer_impl::connect_sink(std::int32_t node) {
             self->run_completions(out);
             self->run_sender();
         }));
+    });
 }
 
 namespace {
