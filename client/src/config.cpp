@@ -1,5 +1,6 @@
 #include "kwire/config.hpp"
 
+#include "kwire/assignor.hpp"
 #include "kwire/net/api_versions.hpp"
 #include "kwire/net/log.hpp"
 
@@ -57,6 +58,28 @@ const std::vector<config_key_info> keys = {
     {"partitioner", "murmur2_random",
      "Producer: murmur2_random (Java's default), murmur2, consistent_random, consistent (CRC32) or random"},
     {"allow.auto.create.topics", "true", "Ask the broker to create a missing topic (if the broker allows it)"},
+    // Consumer
+    {"group.id", "", "Consumer: the consumer group (needed for subscribe() and commits)"},
+    {"group.instance.id", "", "Consumer: static member id: a restart within session.timeout.ms causes no rebalance"},
+    {"auto.offset.reset", "latest",
+     "Consumer: where to start without a committed offset: earliest, latest, or none (an error)"},
+    {"enable.auto.commit", "true", "Consumer: commit positions in the background and on close"},
+    {"auto.commit.interval.ms", "5000", "Consumer: how often positions are committed when auto-commit is on"},
+    {"session.timeout.ms", "45000", "Consumer: a member not heard of for this long is removed from the group"},
+    {"heartbeat.interval.ms", "3000", "Consumer: how often the member tells the group it is alive"},
+    {"max.poll.interval.ms", "300000", "Consumer: longest time between poll() calls before the member leaves the group"},
+    {"fetch.min.bytes", "1", "Consumer: the broker waits for this many bytes (or fetch.max.wait.ms) before answering"},
+    {"fetch.max.bytes", "52428800", "Consumer: most bytes one fetch response may carry"},
+    {"max.partition.fetch.bytes", "1048576", "Consumer: most bytes per partition in one fetch response"},
+    {"fetch.max.wait.ms", "500", "Consumer: longest time the broker waits for fetch.min.bytes"},
+    {"queued.max.bytes", "67108864", "Consumer: fetched bytes buffered ahead of poll() (prefetching stops beyond)"},
+    {"max.poll.records", "500", "Consumer: most records one poll() returns"},
+    {"isolation.level", "read_uncommitted",
+     "Consumer: read_committed hides records of aborted and open transactions"},
+    {"partition.assignment.strategy", "range,cooperative-sticky",
+     "Consumer: assignors offered to the group, preferred first: range, roundrobin, cooperative-sticky"},
+    {"client.rack", "", "Consumer: the rack of this client (for rack-aware assignment and fetching)"},
+    {"check.crcs", "true", "Consumer: verify the CRC of every fetched batch"},
 };
 
 // kafka-python spellings of the same properties.
@@ -93,11 +116,36 @@ const std::map<std::string_view, std::string_view> aliases = {
     {"delivery_timeout_ms", "delivery.timeout.ms"},
     {"message.timeout.ms", "delivery.timeout.ms"},  // librdkafka
     {"allow_auto_create_topics", "allow.auto.create.topics"},
+    {"group_id", "group.id"},
+    {"group_instance_id", "group.instance.id"},
+    {"auto_offset_reset", "auto.offset.reset"},
+    {"enable_auto_commit", "enable.auto.commit"},
+    {"auto_commit_interval_ms", "auto.commit.interval.ms"},
+    {"session_timeout_ms", "session.timeout.ms"},
+    {"heartbeat_interval_ms", "heartbeat.interval.ms"},
+    {"max_poll_interval_ms", "max.poll.interval.ms"},
+    {"fetch_min_bytes", "fetch.min.bytes"},
+    {"fetch_max_bytes", "fetch.max.bytes"},
+    {"max_partition_fetch_bytes", "max.partition.fetch.bytes"},
+    {"fetch_max_wait_ms", "fetch.max.wait.ms"},
+    {"fetch.wait.max.ms", "fetch.max.wait.ms"},  // librdkafka
+    {"max_poll_records", "max.poll.records"},
+    {"isolation_level", "isolation.level"},
+    {"partition_assignment_strategy", "partition.assignment.strategy"},
+    {"client_rack", "client.rack"},
+    {"check_crcs", "check.crcs"},
 };
 
 // kafka-python's ssl_check_hostname (a boolean) is
 // ssl.endpoint.identification.algorithm (https or none).
 constexpr std::string_view check_hostname_alias = "ssl_check_hostname";
+
+std::string trim(std::string_view s) {
+    const auto first = s.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) return {};
+    const auto last = s.find_last_not_of(" \t\r");
+    return std::string(s.substr(first, last - first + 1));
+}
 
 std::string upper(std::string_view s) {
     std::string out(s);
@@ -152,6 +200,23 @@ void validate(const std::string& name, std::string_view value) {
         if (!one_of(value, {"MURMUR2_RANDOM", "MURMUR2", "CONSISTENT_RANDOM", "CONSISTENT", "RANDOM"}))
             throw config_error("partitioner: '" + std::string(value) +
                                "' is not one of murmur2_random, murmur2, consistent_random, consistent, random");
+    } else if (name == "auto.offset.reset") {
+        // librdkafka's synonyms too.
+        if (!one_of(value, {"EARLIEST", "LATEST", "NONE", "SMALLEST", "LARGEST", "BEGINNING", "END", "ERROR"}))
+            throw config_error("auto.offset.reset: '" + std::string(value) + "' is not one of earliest, latest, none");
+    } else if (name == "isolation.level") {
+        if (!one_of(value, {"READ_UNCOMMITTED", "READ_COMMITTED"}))
+            throw config_error("isolation.level: '" + std::string(value) + "' is not read_uncommitted or read_committed");
+    } else if (name == "partition.assignment.strategy") {
+        std::string_view rest = value;
+        while (!rest.empty()) {
+            const auto comma = rest.find(',');
+            const std::string item = trim(rest.substr(0, comma));
+            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            if (!item.empty() && !make_assignor(item))
+                throw config_error("partition.assignment.strategy: unknown assignor '" + item +
+                                   "' (known: range, roundrobin, cooperative-sticky)");
+        }
     } else if (name == "debug") {
         try {
             (void)net::logger::parse_debug(value);
@@ -169,12 +234,13 @@ void validate(const std::string& name, std::string_view value) {
 
 bool is_integer_key(std::string_view name) {
     return name.ends_with(".ms") || name.ends_with(".bytes") || name == "batch.size" || name == "buffer.memory" ||
-           name == "max.request.size" || name == "max.in.flight.requests.per.connection" || name == "retries";
+           name == "max.request.size" || name == "max.in.flight.requests.per.connection" || name == "retries" ||
+           name == "max.poll.records";
 }
 
 bool is_boolean_key(std::string_view name) {
     return name == "enable.ssl.certificate.verification" || name == "enable.idempotence" ||
-           name == "allow.auto.create.topics";
+           name == "allow.auto.create.topics" || name == "enable.auto.commit" || name == "check.crcs";
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -215,12 +281,6 @@ std::string nearest_key(std::string_view name) {
     return std::string(best);
 }
 
-std::string trim(std::string_view s) {
-    const auto first = s.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) return {};
-    const auto last = s.find_last_not_of(" \t\r");
-    return std::string(s.substr(first, last - first + 1));
-}
 
 } // namespace
 

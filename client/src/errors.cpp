@@ -18,7 +18,11 @@ public:
         case client_errc::flush_timeout: return "records still pending when the time ran out";
         case client_errc::partitioner_failed: return "the partitioner failed or chose a partition out of range";
         case client_errc::fatal_producer_error: return "the producer stopped after an unrecoverable error";
-        case client_errc::would_block: return "blocking call on the producer's own I/O thread (it would deadlock)";
+        case client_errc::would_block: return "blocking call on the client's own I/O thread (it would deadlock)";
+        case client_errc::consumer_closed: return "the consumer is closed";
+        case client_errc::not_assigned: return "the partition is not assigned to this consumer";
+        case client_errc::no_group: return "this needs group.id";
+        case client_errc::no_offset: return "no committed offset and auto.offset.reset=none";
         }
         return "kwire client error " + std::to_string(code);
     }

@@ -16,7 +16,11 @@ enum class client_errc {
     flush_timeout,         // flush() or close() ran out of time with records still pending
     partitioner_failed,    // a user partitioner threw or returned a partition out of range
     fatal_producer_error,  // idempotence broke beyond repair (e.g. fenced); the producer stops
-    would_block,           // a blocking call on the producer's own I/O thread (it would deadlock)
+    would_block,           // a blocking call on the client's own I/O thread (it would deadlock)
+    consumer_closed,       // the consumer was closed
+    not_assigned,          // the partition is not assigned to this consumer
+    no_group,              // the call needs group.id
+    no_offset,             // no committed offset and auto.offset.reset=none
 };
 
 const std::error_category& client_category() noexcept;

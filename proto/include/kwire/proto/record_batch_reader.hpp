@@ -61,6 +61,11 @@ public:
     bool next_record(record& out) noexcept;
 
     std::error_code error() const noexcept { return error_; }
+    // Hands over the decompression buffer of the current (compressed) batch,
+    // which its records view: moving a vector keeps its bytes in place, so
+    // records read after this still point into the returned buffer. The next
+    // compressed batch gets a new buffer.
+    std::vector<std::byte> take_decompressed() noexcept { return std::move(scratch_); }
     // Whether reading stopped at an incomplete final batch.
     bool truncated() const noexcept { return truncated_; }
     // Bytes of the buffer in complete batches moved past (or current).

@@ -1,0 +1,455 @@
+// Positions and commits: where fetching starts (the committed offset, else
+// auto.offset.reset through ListOffsets), OffsetFetch and OffsetCommit at the
+// group coordinator, and timestamp lookups.
+#include "consumer_impl.hpp"
+
+#include "kwire/proto/kafka_error.hpp"
+#include "kwire/proto/messages/find_coordinator.hpp"
+#include "kwire/proto/messages/list_offsets.hpp"
+#include "kwire/proto/messages/offset_commit.hpp"
+#include "kwire/proto/messages/offset_fetch.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+
+namespace kwire {
+namespace {
+
+using consumer_detail::no_throw;
+using proto::kafka_errc;
+
+// OffsetCommit and OffsetFetch name topics; v10 (topic ids) is not used.
+constexpr std::int16_t offsets_by_name = 9;
+
+bool coordinator_moved(kafka_errc e) {
+    return e == kafka_errc::not_coordinator || e == kafka_errc::coordinator_not_available;
+}
+
+} // namespace
+
+std::int32_t consumer_impl::any_broker() const {
+    const auto snap = metadata_->current();
+    if (snap->brokers.empty()) return net::broker_pool::bootstrap_node;
+    return snap->brokers.begin()->first;
+}
+
+std::map<topic_partition, offset_and_metadata> consumer_impl::consumed_positions() const {
+    std::map<topic_partition, offset_and_metadata> out;
+    for (const auto& [tp, p] : assigned_)
+        if (p.position && p.need == consumer_partition::need::none) out[tp] = offset_and_metadata{*p.position, p.leader_epoch, ""};
+    return out;
+}
+
+void consumer_impl::resolve_positions() {
+    std::vector<topic_partition> committed;
+    std::vector<std::pair<topic_partition, offset_reset>> resets;
+    for (auto& [tp, p] : assigned_) {
+        if (p.position || p.lookup_in_flight || p.error) continue;
+        if (p.need == consumer_partition::need::committed && options_.group_id.empty()) {
+            p.need = consumer_partition::need::reset;
+            p.reset_to = options_.auto_offset_reset;
+        }
+        if (p.need == consumer_partition::need::committed) {
+            committed.push_back(tp);
+        } else if (p.need == consumer_partition::need::reset) {
+            if (p.reset_to == offset_reset::none) {
+                p.error = make_error_code(client_errc::no_offset);
+                p.error_detail = tp.to_string() + ": no committed offset and auto.offset.reset=none";
+                continue;
+            }
+            resets.emplace_back(tp, p.reset_to);
+        } else {
+            continue;
+        }
+        p.lookup_in_flight = true;
+    }
+    // Started after the mutex is released (co_spawn may run them inline).
+    auto self = shared_from_this();
+    if (!committed.empty())
+        asio::post(pool_->get_executor(), [self, parts = std::move(committed)]() mutable {
+            asio::co_spawn(self->pool_->get_executor(), lookup_committed(self, std::move(parts)), asio::detached);
+        });
+    if (!resets.empty())
+        asio::post(pool_->get_executor(), [self, parts = std::move(resets)]() mutable {
+            asio::co_spawn(self->pool_->get_executor(), lookup_reset(self, std::move(parts)), asio::detached);
+        });
+}
+
+asio::awaitable<void> consumer_impl::lookup_committed(std::shared_ptr<consumer_impl> self, std::vector<topic_partition> parts) {
+    auto [ec, found] = co_await fetch_committed(self, parts);
+    {
+        std::lock_guard lock(self->mutex_);
+        for (const auto& tp : parts) {
+            auto it = self->assigned_.find(tp);
+            if (it == self->assigned_.end()) continue;
+            consumer_partition& p = it->second;
+            p.lookup_in_flight = false;
+            if (p.position || p.need != consumer_partition::need::committed) continue;  // sought meanwhile
+            if (ec) continue;  // tried again on the next round
+            auto f = found.find(tp);
+            if (f != found.end() && f->second.offset >= 0) {
+                p.position = f->second.offset;
+                p.leader_epoch = f->second.leader_epoch;
+                p.need = consumer_partition::need::none;
+            } else {
+                p.need = consumer_partition::need::reset;
+                p.reset_to = self->options_.auto_offset_reset;
+            }
+        }
+        if (ec) {
+            self->options_.connection.log.log(net::log_level::warn, net::log_context::consumer,
+                                              [&] { return "committed offsets lookup failed: " + ec.message(); });
+            self->arm_timer(clock::now() + self->options_.retry_backoff);
+        }
+        self->changed_.notify_all();
+    }
+    if (!ec) self->run_fetchers();
+}
+
+asio::awaitable<void> consumer_impl::lookup_reset(std::shared_ptr<consumer_impl> self,
+                                                  std::vector<std::pair<topic_partition, offset_reset>> parts) {
+    std::map<topic_partition, std::int64_t> query;
+    for (const auto& [tp, where] : parts) query[tp] = where == offset_reset::earliest ? -2 : -1;
+    auto [ec, found] = co_await list_offsets(self, query);
+    {
+        std::lock_guard lock(self->mutex_);
+        for (const auto& [tp, where] : parts) {
+            auto it = self->assigned_.find(tp);
+            if (it == self->assigned_.end()) continue;
+            consumer_partition& p = it->second;
+            p.lookup_in_flight = false;
+            if (p.position || p.need != consumer_partition::need::reset) continue;
+            auto f = found.find(tp);
+            if (f == found.end() || f->second.first < 0) continue;  // tried again on the next round
+            p.position = f->second.first;
+            p.leader_epoch.reset();
+            p.need = consumer_partition::need::none;
+            self->options_.connection.log.log(net::log_level::debug, net::log_context::consumer, [&] {
+                return tp.to_string() + ": starting at offset " + std::to_string(*p.position) +
+                       (where == offset_reset::earliest ? " (earliest)" : " (latest)");
+            });
+        }
+        if (ec) self->arm_timer(clock::now() + self->options_.retry_backoff);
+        self->changed_.notify_all();
+    }
+    if (!ec) self->run_fetchers();
+}
+
+net::result_awaitable<std::map<topic_partition, std::pair<std::int64_t, std::int32_t>>> consumer_impl::list_offsets(
+    std::shared_ptr<consumer_impl> self, std::map<topic_partition, std::int64_t> timestamps) {
+    using request_t = proto::list_offsets_request;
+    std::map<topic_partition, std::pair<std::int64_t, std::int32_t>> out;
+    std::error_code last;
+    for (int attempt = 0; attempt < 5 && out.size() < timestamps.size(); ++attempt) {
+        if (attempt > 0) {
+            asio::steady_timer pause(self->pool_->get_executor(), self->options_.retry_backoff);
+            co_await pause.async_wait(no_throw);
+        }
+        // Leaders from metadata (refreshed for topics it does not know).
+        auto snap = self->metadata_->current();
+        std::vector<std::string> unknown;
+        for (const auto& [tp, ts] : timestamps)
+            if (!snap->topic(tp.topic) && (unknown.empty() || unknown.back() != tp.topic)) unknown.push_back(tp.topic);
+        if (!unknown.empty() || attempt > 0) {
+            std::optional<std::vector<std::string>> topics(std::in_place);
+            for (const auto& [tp, ts] : timestamps)
+                if (topics->empty() || topics->back() != tp.topic) topics->push_back(tp.topic);
+            auto [mec, fresh] = co_await self->metadata_->async_refresh(std::move(topics), no_throw);
+            if (mec) {
+                last = mec;
+                continue;
+            }
+            snap = fresh;
+        }
+        std::map<std::int32_t, std::map<topic_partition, std::int64_t>> by_leader;
+        for (const auto& [tp, ts] : timestamps) {
+            if (out.count(tp)) continue;
+            const topic_metadata* tm = snap->topic(tp.topic);
+            if (!tm || tm->error) {
+                last = tm ? tm->error : make_error_code(kafka_errc::unknown_topic_or_partition);
+                continue;
+            }
+            if (tp.partition < 0 || static_cast<std::size_t>(tp.partition) >= tm->partitions.size()) {
+                last = make_error_code(kafka_errc::unknown_topic_or_partition);
+                continue;
+            }
+            const std::int32_t leader = tm->partitions[static_cast<std::size_t>(tp.partition)].leader;
+            if (leader >= 0) by_leader[leader][tp] = ts;
+        }
+        for (const auto& [leader, query] : by_leader) {
+            const std::int8_t isolation = self->options_.isolation == isolation_level::read_committed ? 1 : 0;
+            auto build = [&query, isolation](std::int16_t) {
+                request_t req;
+                req.replica_id = -1;
+                req.isolation_level = isolation;
+                req.timeout_ms = 30000;
+                for (const auto& [tp, ts] : query) {
+                    if (req.topics.empty() || req.topics.back().name != tp.topic) {
+                        request_t::list_offsets_topic t;
+                        t.name = tp.topic;
+                        req.topics.push_back(std::move(t));
+                    }
+                    request_t::list_offsets_partition p;
+                    p.partition_index = tp.partition;
+                    p.timestamp = ts;
+                    req.topics.back().partitions.push_back(p);
+                }
+                return req;
+            };
+            auto r = co_await rpc<request_t>(self, leader, net::traffic::metadata, request_t::max_version, build);
+            if (r.ec) {
+                last = r.ec;
+                continue;
+            }
+            for (const auto& t : r.response.topics) {
+                for (const auto& p : t.partitions) {
+                    const topic_partition tp{t.name, p.partition_index};
+                    if (p.error_code != 0) {
+                        last = proto::kafka_error(p.error_code);
+                        continue;
+                    }
+                    out[tp] = {p.offset, p.leader_epoch};
+                }
+            }
+        }
+    }
+    co_return std::pair{out.size() == timestamps.size() ? std::error_code{} : last, out};
+}
+
+net::result_awaitable<std::int32_t> consumer_impl::find_coordinator(std::shared_ptr<consumer_impl> self) {
+    using request_t = proto::find_coordinator_request;
+    {
+        std::lock_guard lock(self->mutex_);
+        if (self->coordinator_ >= 0) co_return std::pair{std::error_code{}, self->coordinator_};
+    }
+    const std::string group = self->options_.group_id;
+    auto build = [&group](std::int16_t version) {
+        request_t req;
+        req.key_type = 0;
+        if (version >= 4) req.coordinator_keys.push_back(group);
+        else req.key = group;
+        return req;
+    };
+    auto r = co_await rpc<request_t>(self, self->any_broker(), net::traffic::metadata, request_t::max_version, build);
+    if (r.ec) co_return std::pair{r.ec, std::int32_t(-1)};
+    std::int16_t error = r.response.error_code;
+    std::int32_t node = r.response.node_id;
+    std::string host = r.response.host;
+    std::int32_t port = r.response.port;
+    if (r.version >= 4) {
+        if (r.response.coordinators.empty()) co_return std::pair{make_error_code(net::errc::unexpected_response), std::int32_t(-1)};
+        const auto& c = r.response.coordinators.front();
+        error = c.error_code;
+        node = c.node_id;
+        host = c.host;
+        port = c.port;
+    }
+    if (error != 0) co_return std::pair{proto::kafka_error(error), std::int32_t(-1)};
+    self->pool_->set_address(node, host, std::to_string(port));
+    {
+        std::lock_guard lock(self->mutex_);
+        self->coordinator_ = node;
+    }
+    self->options_.connection.log.log(net::log_level::debug, net::log_context::consumer, [&] {
+        return "group " + group + ": coordinator is broker " + std::to_string(node) + " (" + host + ":" +
+               std::to_string(port) + ")";
+    });
+    co_return std::pair{std::error_code{}, node};
+}
+
+net::result_awaitable<std::map<topic_partition, offset_and_metadata>> consumer_impl::fetch_committed(
+    std::shared_ptr<consumer_impl> self, std::vector<topic_partition> parts) {
+    using request_t = proto::offset_fetch_request;
+    std::map<topic_partition, offset_and_metadata> out;
+    if (self->options_.group_id.empty()) co_return std::pair{make_error_code(client_errc::no_group), out};
+    std::error_code last;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        if (attempt > 0) {
+            asio::steady_timer pause(self->pool_->get_executor(), self->options_.retry_backoff);
+            co_await pause.async_wait(no_throw);
+        }
+        auto [cec, coordinator] = co_await find_coordinator(self);
+        if (cec) {
+            last = cec;
+            continue;
+        }
+        const std::string group = self->options_.group_id;
+        auto build = [&](std::int16_t version) {
+            request_t req;
+            req.require_stable = true;
+            if (version >= 8) {
+                request_t::offset_fetch_request_group g;
+                g.group_id = group;
+                g.topics.emplace();
+                for (const auto& tp : parts) {
+                    if (g.topics->empty() || g.topics->back().name != tp.topic) {
+                        request_t::offset_fetch_request_topics t;
+                        t.name = tp.topic;
+                        g.topics->push_back(std::move(t));
+                    }
+                    g.topics->back().partition_indexes.push_back(tp.partition);
+                }
+                req.groups.push_back(std::move(g));
+            } else {
+                req.group_id = group;
+                req.topics.emplace();
+                for (const auto& tp : parts) {
+                    if (req.topics->empty() || req.topics->back().name != tp.topic) {
+                        request_t::offset_fetch_request_topic t;
+                        t.name = tp.topic;
+                        req.topics->push_back(std::move(t));
+                    }
+                    req.topics->back().partition_indexes.push_back(tp.partition);
+                }
+            }
+            return req;
+        };
+        std::vector<topic_partition> sorted = parts;
+        std::sort(sorted.begin(), sorted.end());
+        parts = sorted;
+        auto r = co_await rpc<request_t>(self, coordinator, net::traffic::group, offsets_by_name, build);
+        if (r.ec) {
+            last = r.ec;
+            std::lock_guard lock(self->mutex_);
+            self->coordinator_ = -1;
+            continue;
+        }
+        std::int16_t top_error = r.version >= 8 ? (r.response.groups.empty() ? 0 : r.response.groups[0].error_code)
+                                                : r.response.error_code;
+        bool retry = false;
+        auto note = [&](std::int16_t code) {
+            if (code == 0) return false;
+            last = proto::kafka_error(code);
+            const auto e = static_cast<kafka_errc>(code);
+            if (coordinator_moved(e)) {
+                std::lock_guard lock(self->mutex_);
+                self->coordinator_ = -1;
+            }
+            if (proto::is_retriable(last)) retry = true;
+            return true;
+        };
+        if (note(top_error)) {
+            if (retry) continue;
+            break;
+        }
+        out.clear();
+        if (r.version >= 8) {
+            for (const auto& g : r.response.groups)
+                for (const auto& t : g.topics)
+                    for (const auto& p : t.partitions) {
+                        if (note(p.error_code)) continue;
+                        out[{t.name, p.partition_index}] = offset_and_metadata{
+                            p.committed_offset,
+                            p.committed_leader_epoch >= 0 ? std::optional(p.committed_leader_epoch) : std::nullopt,
+                            p.metadata.value_or("")};
+                    }
+        } else {
+            for (const auto& t : r.response.topics)
+                for (const auto& p : t.partitions) {
+                    if (note(p.error_code)) continue;
+                    out[{t.name, p.partition_index}] = offset_and_metadata{
+                        p.committed_offset,
+                        p.committed_leader_epoch >= 0 ? std::optional(p.committed_leader_epoch) : std::nullopt,
+                        p.metadata.value_or("")};
+                }
+        }
+        if (retry) continue;
+        co_return std::pair{out.size() == parts.size() ? std::error_code{} : last, out};
+    }
+    co_return std::pair{last ? last : make_error_code(net::errc::request_timeout), out};
+}
+
+net::result_awaitable<bool> consumer_impl::commit_offsets(std::shared_ptr<consumer_impl> self,
+                                                          std::map<topic_partition, offset_and_metadata> offsets) {
+    using request_t = proto::offset_commit_request;
+    if (self->options_.group_id.empty()) co_return std::pair{make_error_code(client_errc::no_group), false};
+    if (offsets.empty()) co_return std::pair{std::error_code{}, true};
+    std::error_code last;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        if (attempt > 0) {
+            asio::steady_timer pause(self->pool_->get_executor(), self->options_.retry_backoff);
+            co_await pause.async_wait(no_throw);
+        }
+        auto [cec, coordinator] = co_await find_coordinator(self);
+        if (cec) {
+            last = cec;
+            continue;
+        }
+        std::int32_t generation = -1;
+        std::string member;
+        {
+            // A member commits for its generation; the broker refuses the
+            // commit if that generation no longer owns the partitions.
+            std::lock_guard lock(self->mutex_);
+            if (self->subscribed_ && self->joined_) {
+                generation = self->generation_;
+                member = self->member_id_;
+            }
+        }
+        const std::string group = self->options_.group_id;
+        const auto instance = self->options_.group_instance_id;
+        auto build = [&](std::int16_t version) {
+            request_t req;
+            req.group_id = group;
+            req.generation_id_or_member_epoch = generation;
+            req.member_id = member;
+            if (version >= 7 && !member.empty()) req.group_instance_id = instance;
+            for (const auto& [tp, om] : offsets) {
+                if (req.topics.empty() || req.topics.back().name != tp.topic) {
+                    request_t::offset_commit_request_topic t;
+                    t.name = tp.topic;
+                    req.topics.push_back(std::move(t));
+                }
+                request_t::offset_commit_request_partition p;
+                p.partition_index = tp.partition;
+                p.committed_offset = om.offset;
+                p.committed_leader_epoch = om.leader_epoch.value_or(-1);
+                p.committed_metadata = om.metadata;
+                req.topics.back().partitions.push_back(std::move(p));
+            }
+            return req;
+        };
+        auto r = co_await rpc<request_t>(self, coordinator, net::traffic::group, offsets_by_name, build);
+        if (r.ec) {
+            last = r.ec;
+            std::lock_guard lock(self->mutex_);
+            self->coordinator_ = -1;
+            continue;
+        }
+        std::error_code first;
+        bool retry = false;
+        for (const auto& t : r.response.topics)
+            for (const auto& p : t.partitions) {
+                if (p.error_code == 0 || first) continue;
+                first = proto::kafka_error(p.error_code);
+                const auto e = static_cast<kafka_errc>(p.error_code);
+                if (coordinator_moved(e)) {
+                    std::lock_guard lock(self->mutex_);
+                    self->coordinator_ = -1;
+                    retry = true;
+                } else if (e == kafka_errc::illegal_generation || e == kafka_errc::unknown_member_id ||
+                           e == kafka_errc::rebalance_in_progress || e == kafka_errc::fenced_instance_id) {
+                    // Not retried: the partitions may have moved on. The group rejoins.
+                    std::lock_guard lock(self->mutex_);
+                    if (e != kafka_errc::rebalance_in_progress) self->rejoin_needed_ = true;
+                } else if (proto::is_retriable(first)) {
+                    retry = true;
+                }
+            }
+        if (!first) {
+            self->options_.connection.log.log(net::log_level::debug, net::log_context::consumer, [&] {
+                return "committed " + std::to_string(offsets.size()) + " offset(s) for group " + group +
+                       (generation >= 0 ? " in generation " + std::to_string(generation) : std::string());
+            });
+            co_return std::pair{std::error_code{}, true};
+        }
+        last = first;
+        self->options_.connection.log.log(net::log_level::warn, net::log_context::consumer,
+                                          [&] { return "commit for group " + group + " failed: " + first.message(); });
+        if (!retry) break;
+    }
+    co_return std::pair{last, false};
+}
+
+} // namespace kwire
