@@ -3,8 +3,11 @@
 #pragma once
 
 #include "kwire/config.hpp"
+#include "kwire/net/log.hpp"
 
 #include <functional>
+#include <iostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -34,6 +37,17 @@ using option_handler = std::function<bool(const std::string& flag, const std::st
 
 common_options parse_common(const std::vector<std::string>& args, const option_handler& other);
 
+// Log lines to stderr, but only when asked for (-X debug=... or
+// -X log_level=...): otherwise a command reports errors once, as its result.
+inline net::log_callback stderr_log(const kwire::config& cfg) {
+    if (!cfg.get("debug") && !cfg.get("log_level")) return {};
+    return [](net::log_level level, std::string_view context, std::string_view message) {
+        std::cerr << "kwire: " << net::to_string(level) << " [" << context << "] " << message << "\n";
+    };
+}
+
 int run_metadata(const std::vector<std::string>& args);
+int run_produce(const std::vector<std::string>& args);
+int run_bench_produce(const std::vector<std::string>& args);
 
 } // namespace kwire::cli

@@ -54,7 +54,9 @@ void print_usage() {
                  "usage: kwire COMMAND [options]\n"
                  "\n"
                  "commands:\n"
-                 "  metadata   show brokers, topics, partitions and API versions of a cluster\n"
+                 "  metadata         show brokers, topics, partitions and API versions of a cluster\n"
+                 "  produce          send records: one per line of files or stdin (kcat -P style)\n"
+                 "  bench produce    measure producer throughput and send-to-ack latency\n"
                  "\n"
                  "options shared by every command:\n"
                  "  -b HOST:PORT[,...]   bootstrap servers (bootstrap.servers)\n"
@@ -78,10 +80,25 @@ int main(int argc, char** argv) {
         print_usage();
         return args.empty() ? exit_usage : exit_ok;
     }
-    const std::string command = args[0];
+    std::string command = args[0];
     args.erase(args.begin());
+    if (command == "bench") {
+        // Benchmarks are named by what they measure: `kwire bench produce`.
+        if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+            std::cout << "usage: kwire bench produce [options]   (kwire bench produce --help for its options)\n";
+            return args.empty() ? exit_usage : exit_ok;
+        }
+        command += " " + args[0];
+        args.erase(args.begin());
+    }
     try {
         if (command == "metadata") return run_metadata(args);
+        if (command == "produce") return run_produce(args);
+        if (command == "bench produce") return run_bench_produce(args);
+        if (command.starts_with("bench ")) {
+            std::cerr << "kwire bench: unknown benchmark '" << command.substr(6) << "' (there is: produce)\n";
+            return exit_usage;
+        }
         std::cerr << "kwire: unknown command '" << command << "' (see kwire --help)\n";
         return exit_usage;
     } catch (const usage_error& e) {
