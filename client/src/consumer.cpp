@@ -98,6 +98,29 @@ std::map<topic_partition, std::optional<std::int64_t>> consumer::offsets_for_tim
     return out;
 }
 
+std::map<topic_partition, std::int64_t> consumer::beginning_offsets(const std::vector<topic_partition>& partitions,
+                                                                    std::chrono::milliseconds timeout) {
+    std::error_code ec;
+    auto out = impl_->list_offsets_at(partitions, -2, timeout, ec);
+    if (ec) throw std::system_error(ec, "kwire::consumer::beginning_offsets");
+    return out;
+}
+
+std::map<topic_partition, std::int64_t> consumer::end_offsets(const std::vector<topic_partition>& partitions,
+                                                              std::chrono::milliseconds timeout) {
+    std::error_code ec;
+    auto out = impl_->list_offsets_at(partitions, -1, timeout, ec);
+    if (ec) throw std::system_error(ec, "kwire::consumer::end_offsets");
+    return out;
+}
+
+std::vector<topic_partition> consumer::partitions_for(const std::string& topic, std::chrono::milliseconds timeout) {
+    std::error_code ec;
+    auto out = impl_->partitions_for(topic, timeout, ec);
+    if (ec) throw std::system_error(ec, "kwire::consumer::partitions_for(" + topic + ")");
+    return out;
+}
+
 void consumer::pause(const std::vector<topic_partition>& partitions) { impl_->set_paused(partitions, true); }
 void consumer::resume(const std::vector<topic_partition>& partitions) { impl_->set_paused(partitions, false); }
 std::vector<topic_partition> consumer::paused() const { return impl_->paused(); }
@@ -353,6 +376,38 @@ std::map<topic_partition, std::optional<std::int64_t>> consumer_impl::offsets_fo
         if (it != found.end() && it->second.first >= 0) out[tp] = it->second.first;
         else out[tp] = std::nullopt;
     }
+    return out;
+}
+
+std::map<topic_partition, std::int64_t> consumer_impl::list_offsets_at(const std::vector<topic_partition>& partitions,
+                                                                        std::int64_t timestamp,
+                                                                        std::chrono::milliseconds timeout,
+                                                                        std::error_code& ec) {
+    std::map<topic_partition, std::int64_t> query;
+    for (const auto& tp : partitions) query[tp] = timestamp;
+    auto [e, found] = run_blocking(list_offsets(shared_from_this(), std::move(query)), timeout);
+    ec = e;
+    std::map<topic_partition, std::int64_t> out;
+    for (const auto& [tp, v] : found) out[tp] = v.first;
+    return out;
+}
+
+std::vector<topic_partition> consumer_impl::partitions_for(const std::string& topic, std::chrono::milliseconds timeout,
+                                                           std::error_code& ec) {
+    auto op = [](std::shared_ptr<consumer_impl> self, std::string name) -> net::result_awaitable<std::vector<topic_partition>> {
+        std::optional<std::vector<std::string>> topics(std::in_place);
+        topics->push_back(name);
+        auto [mec, snap] = co_await self->metadata_->async_refresh(std::move(topics), consumer_detail::no_throw);
+        std::vector<topic_partition> out;
+        if (mec) co_return std::pair{mec, out};
+        const topic_metadata* tm = snap->topic(name);
+        if (!tm) co_return std::pair{make_error_code(proto::kafka_errc::unknown_topic_or_partition), out};
+        if (tm->error) co_return std::pair{tm->error, out};
+        for (const auto& p : tm->partitions) out.push_back(topic_partition{name, p.partition});
+        co_return std::pair{std::error_code{}, out};
+    };
+    auto [e, out] = run_blocking(op(shared_from_this(), topic), timeout);
+    ec = e;
     return out;
 }
 

@@ -124,6 +124,11 @@ public:
     std::map<topic_partition, std::optional<std::int64_t>> offsets_for_times(
         const std::map<topic_partition, std::int64_t>& timestamps, std::chrono::milliseconds timeout,
         std::error_code& ec);
+    std::map<topic_partition, std::int64_t> list_offsets_at(const std::vector<topic_partition>& partitions,
+                                                            std::int64_t timestamp, std::chrono::milliseconds timeout,
+                                                            std::error_code& ec);
+    std::vector<topic_partition> partitions_for(const std::string& topic, std::chrono::milliseconds timeout,
+                                                std::error_code& ec);
     void set_paused(const std::vector<topic_partition>& partitions, bool paused);
     std::vector<topic_partition> paused() const;
     void close(std::chrono::milliseconds timeout);

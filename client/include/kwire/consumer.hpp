@@ -192,6 +192,16 @@ public:
     std::map<topic_partition, std::optional<std::int64_t>> offsets_for_times(
         const std::map<topic_partition, std::int64_t>& timestamps,
         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    // The first offset / the offset after the last record (the high
+    // watermark; the last stable offset with read_committed) of each partition.
+    std::map<topic_partition, std::int64_t> beginning_offsets(const std::vector<topic_partition>& partitions,
+                                                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    std::map<topic_partition, std::int64_t> end_offsets(const std::vector<topic_partition>& partitions,
+                                                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    // The partitions of `topic` (throws for an unknown topic).
+    std::vector<topic_partition> partitions_for(const std::string& topic,
+                                                std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
     void pause(const std::vector<topic_partition>& partitions);
     void resume(const std::vector<topic_partition>& partitions);
     std::vector<topic_partition> paused() const;
