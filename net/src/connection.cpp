@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <sstream>
 
 namespace kwire::net {
@@ -186,45 +187,65 @@ void connection::start_request(std::int16_t api_key, std::int16_t api_version, r
             return handler(self->failure_code_ ? self->failure_code_ : make_error_code(errc::connection_poisoned),
                            response{});
         }
-        const std::int32_t correlation_id = self->next_correlation_id_;
-        self->next_correlation_id_ =
-            correlation_id == std::numeric_limits<std::int32_t>::max() ? 1 : correlation_id + 1;
-
-        // Size, request header and the encoder's bytes in one buffer (the
-        // header is small, so the body is appended); external segments are
-        // sent from where they are, spliced in at their offsets.
-        outgoing_frame frame;
-        auto& bytes = frame.bytes;
-        bytes.reserve(64 + self->options_.client_id.size() + body.bytes.size());
-        proto::writer w(bytes);
-        w.write_int32(0);  // patched below
-        w.write_int16(api_key);
-        w.write_int16(api_version);
-        w.write_int32(correlation_id);
-        w.write_nullable_string(self->options_.client_id);
-        if (proto::request_header_version(api_key, api_version) >= 2) w.write_uvarint(0);  // no tagged fields
-        const std::size_t header_size = bytes.size();
-        w.write_raw(body.bytes);
-        std::size_t external_size = 0;
-        frame.externals = std::move(body.externals);
-        for (auto& e : frame.externals) {
-            e.offset += header_size;
-            external_size += e.bytes.size();
-        }
-        const auto size = static_cast<std::uint32_t>(bytes.size() - 4 + external_size);
-        for (int i = 0; i < 4; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<std::byte>(size >> (24 - 8 * i));
-
-        self->options_.log.log(log_level::debug, log_context::protocol, [&] {
-            return "broker " + self->peer_ + ": " + std::string(proto::api_name(api_key)) + " v" +
-                   std::to_string(api_version) + " request, correlation id " + std::to_string(correlation_id);
-        });
+        const std::int32_t correlation_id = self->queue_frame(api_key, api_version, std::move(body), {});
         self->in_flight_.push_back(in_flight{correlation_id, api_key, api_version,
                                              std::chrono::steady_clock::now() + self->options_.request_timeout,
                                              std::move(handler)});
-        self->write_queue_.push_back(std::move(frame));
         self->arm_watchdog();
         self->write_more();
     });
+}
+
+void connection::start_no_response(std::int16_t api_key, std::int16_t api_version, request_body body,
+                                   erased_handler<std::error_code> handler) {
+    asio::dispatch(strand_, [self = shared_from_this(), api_key, api_version, body = std::move(body),
+                             handler = std::move(handler)]() mutable {
+        if (self->state_ != state::open)
+            return handler(self->failure_code_ ? self->failure_code_ : make_error_code(errc::connection_poisoned));
+        // Not in flight: nothing to match, no deadline. The writer completes
+        // the handler once the frame is written.
+        self->queue_frame(api_key, api_version, std::move(body), std::move(handler));
+        self->write_more();
+    });
+}
+
+std::int32_t connection::queue_frame(std::int16_t api_key, std::int16_t api_version, request_body body,
+                                     erased_handler<std::error_code> written) {
+    const std::int32_t correlation_id = next_correlation_id_;
+    next_correlation_id_ = correlation_id == std::numeric_limits<std::int32_t>::max() ? 1 : correlation_id + 1;
+
+    // Size, request header and the encoder's bytes in one buffer (the header
+    // is small, so the body is appended); external segments are sent from
+    // where they are, spliced in at their offsets.
+    outgoing_frame frame;
+    auto& bytes = frame.bytes;
+    bytes.reserve(64 + options_.client_id.size() + body.bytes.size());
+    proto::writer w(bytes);
+    w.write_int32(0);  // patched below
+    w.write_int16(api_key);
+    w.write_int16(api_version);
+    w.write_int32(correlation_id);
+    w.write_nullable_string(options_.client_id);
+    if (proto::request_header_version(api_key, api_version) >= 2) w.write_uvarint(0);  // no tagged fields
+    const std::size_t header_size = bytes.size();
+    w.write_raw(body.bytes);
+    std::size_t external_size = 0;
+    frame.externals = std::move(body.externals);
+    for (auto& e : frame.externals) {
+        e.offset += header_size;
+        external_size += e.bytes.size();
+    }
+    const auto size = static_cast<std::uint32_t>(bytes.size() - 4 + external_size);
+    for (int i = 0; i < 4; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<std::byte>(size >> (24 - 8 * i));
+    frame.written = std::move(written);
+
+    options_.log.log(log_level::debug, log_context::protocol, [&] {
+        return "broker " + peer_ + ": " + std::string(proto::api_name(api_key)) + " v" + std::to_string(api_version) +
+               " request, correlation id " + std::to_string(correlation_id) +
+               (frame.written ? ", no response expected" : "");
+    });
+    write_queue_.push_back(std::move(frame));
+    return correlation_id;
 }
 
 void connection::write_more() {
@@ -245,11 +266,20 @@ void connection::write_more() {
     }
     asio::async_write(*transport_, buffers, [self = shared_from_this()](std::error_code ec, std::size_t) {
         self->write_active_ = false;
-        self->writing_.clear();
+        // On failure, the frames of this write (their handlers for requests
+        // without a response included) complete with the connection's error,
+        // now that the socket no longer reads their bytes.
         if (self->state_ == state::failed) return self->complete_in_flight();
         if (self->state_ != state::open) return;
         if (ec) return self->fail(errc::connection_closed, "write", ec.message());
+        // Written: requests without a response are done, in the order sent.
+        // Their handlers may run inline and queue more, so they run from a
+        // local list, after the next write has started.
+        auto finished = std::move(self->writing_);
+        self->writing_.clear();
         self->write_more();
+        for (auto& f : finished)
+            if (f.written) f.written(std::error_code{});
     });
 }
 
@@ -371,8 +401,19 @@ void connection::fail(std::error_code ec, std::string step, std::string detail) 
 }
 
 void connection::complete_in_flight() {
+    // Runs once no write is under way. Frames not (completely) written that
+    // await no response complete here, in the order they were queued, then
+    // the requests in flight. Handlers may run inline, so everything is taken
+    // out of the members first.
+    auto frames = std::move(writing_);
+    writing_.clear();
+    auto queued = std::move(write_queue_);
+    write_queue_.clear();
     auto pending = std::move(in_flight_);
     in_flight_.clear();
+    for (auto* list : {&frames, &queued})
+        for (auto& f : *list)
+            if (f.written) f.written(failure_code_);
     for (auto& p : pending) p.handler(failure_code_, response{});
 }
 

@@ -5,6 +5,10 @@
 // under way go out together in one gather write. Any I/O, framing or timeout
 // error poisons the connection: it closes and every request in flight
 // completes with that error; a new connection is the caller's decision.
+//
+// Requests the broker does not answer (Produce with acks=0) are sent with
+// async_send_no_response: they take a correlation id but wait for no response
+// and have no deadline; they complete once their frame is written.
 #pragma once
 
 #include "kwire/net/api_versions.hpp"
@@ -150,6 +154,36 @@ public:
             token, std::move(body));
     }
 
+    // Encodes `request` at `version` and sends it as a request the broker
+    // sends no response to: Produce with acks=0 is the one such request in
+    // Kafka. (A response to it would match nothing, so it would fail the
+    // connection with errc::unexpected_response.) The request takes the next
+    // correlation id but is not put in flight: no response is matched and no
+    // deadline runs, so responses to the requests around it match as usual.
+    // Record sets in the request are sent from where they are, without a
+    // copy: their bytes must stay valid until the completion runs.
+    // Completion: void(std::error_code), once the whole frame has been written
+    // to the socket (the bytes may then be freed; the broker's handling of the
+    // request is not confirmed), or with the connection's error if the
+    // connection is not open or fails before the frame is written. If it fails
+    // while the frame is being written, the completion runs only once that
+    // write has ended, when the socket no longer reads the caller's bytes.
+    // A broker that fails such a Produce says so by closing the connection,
+    // which then fails like any other (requests in flight get the error).
+    template <class Request, class Token>
+    auto async_send_no_response(const Request& request, std::int16_t version, Token&& token) {
+        request_body body;
+        proto::writer w(body.bytes, body.externals);
+        const std::error_code encode_error = request.encode(w, version);
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [self = shared_from_this(), version, encode_error](auto handler, request_body b) {
+                erased_handler<std::error_code> done(std::move(handler), self->strand_);
+                if (encode_error) return done(encode_error);
+                self->start_no_response(Request::api_key, version, std::move(b), std::move(done));
+            },
+            token, std::move(body));
+    }
+
     // Closes the connection; requests in flight complete with errc::shut_down.
     void close();
 
@@ -184,6 +218,8 @@ private:
     struct outgoing_frame {
         std::vector<std::byte> bytes;  // size, request header and the encoder's bytes
         std::vector<proto::external_segment> externals;  // offsets into `bytes`
+        // Set for a request without a response: runs once the frame is written.
+        erased_handler<std::error_code> written;
     };
 
     void start_connect(std::string host, std::string port, erased_handler<std::error_code> handler);
@@ -191,6 +227,12 @@ private:
     std::string describe_failure(std::error_code ec, const std::string& step, const std::string& detail) const;
     void start_request(std::int16_t api_key, std::int16_t api_version, request_body body,
                        erased_handler<std::error_code, response> handler);
+    void start_no_response(std::int16_t api_key, std::int16_t api_version, request_body body,
+                           erased_handler<std::error_code> handler);
+    // Frames the request with the next correlation id and queues it for the
+    // writer; returns the correlation id. Runs on the strand, connection open.
+    std::int32_t queue_frame(std::int16_t api_key, std::int16_t api_version, request_body body,
+                             erased_handler<std::error_code> written);
     void complete_in_flight();
     void write_more();
     void read_frame_size();
