@@ -36,6 +36,15 @@ bool is_fatal_group_error(kafka_errc e) {
     }
 }
 
+std::map<std::string, std::size_t> partition_counts(const cluster_snapshot& snap, const std::vector<std::string>& topics) {
+    std::map<std::string, std::size_t> out;
+    for (const auto& t : topics) {
+        const topic_metadata* tm = snap.topic(t);
+        out[t] = tm && !tm->error ? tm->partitions.size() : 0;
+    }
+    return out;
+}
+
 std::vector<topic_partition> minus(const std::vector<topic_partition>& a, const std::vector<topic_partition>& b) {
     std::vector<topic_partition> out;
     for (const auto& x : a)
@@ -139,6 +148,7 @@ asio::awaitable<void> consumer_impl::wait_for_revocation(std::shared_ptr<consume
 asio::awaitable<void> consumer_impl::group_loop(std::shared_ptr<consumer_impl> self) {
     const auto& o = self->options_;
     auto next_heartbeat = clock::now();
+    auto next_metadata_check = clock::now() + o.metadata_max_age;
     self->next_auto_commit_ = clock::now() + o.auto_commit_interval;
     int failures = 0;
     for (;;) {
@@ -232,6 +242,28 @@ asio::awaitable<void> consumer_impl::group_loop(std::shared_ptr<consumer_impl> s
         }
 
         const auto now = clock::now();
+        if (now >= next_metadata_check) {
+            // Partitions added to a subscribed topic, or a subscribed topic
+            // created since the last join, need a rebalance to be assigned.
+            next_metadata_check = now + o.metadata_max_age;
+            std::optional<std::vector<std::string>> topics;
+            {
+                std::lock_guard lock(self->mutex_);
+                topics = self->subscription_;
+            }
+            auto [mec, snap] = co_await self->metadata_->async_refresh(std::move(topics), no_throw);
+            if (!mec) {
+                std::lock_guard lock(self->mutex_);
+                const auto counts = partition_counts(*snap, self->subscription_);
+                if (counts != self->joined_partition_counts_) {
+                    o.connection.log.log(net::log_level::info, net::log_context::consumer, [&] {
+                        return "group " + o.group_id + ": subscribed topics changed; rejoining";
+                    });
+                    self->rejoin_needed_ = true;
+                }
+            }
+            continue;
+        }
         if (now >= next_heartbeat) {
             next_heartbeat = now + o.heartbeat_interval;
             (void)co_await heartbeat(self);
@@ -336,7 +368,10 @@ asio::awaitable<std::error_code> consumer_impl::join_and_sync(std::shared_ptr<co
             }
             return req;
         };
-        auto joined = co_await rpc<join_t>(self, coordinator, net::traffic::group, join_t::max_version, build_join);
+        // JoinGroup and SyncGroup may wait for every member to rejoin: up to the rebalance timeout.
+        const auto rebalance_limit = o.rebalance_timeout + std::chrono::milliseconds(5000);
+        auto joined = co_await rpc<join_t>(self, coordinator, net::traffic::group, join_t::max_version, build_join,
+                                           rebalance_limit);
         if (joined.ec) {
             std::lock_guard lock(self->mutex_);
             self->coordinator_ = -1;
@@ -418,7 +453,8 @@ asio::awaitable<std::error_code> consumer_impl::join_and_sync(std::shared_ptr<co
             req.assignments = assignments;
             return req;
         };
-        auto synced = co_await rpc<sync_t>(self, coordinator, net::traffic::group, sync_t::max_version, build_sync);
+        auto synced = co_await rpc<sync_t>(self, coordinator, net::traffic::group, sync_t::max_version, build_sync,
+                                           rebalance_limit);
         if (synced.ec) {
             std::lock_guard lock(self->mutex_);
             self->coordinator_ = -1;
@@ -450,9 +486,13 @@ asio::awaitable<std::error_code> consumer_impl::join_and_sync(std::shared_ptr<co
             }
             if (!positions.empty()) (void)co_await commit_offsets(self, std::move(positions));
         }
+        // What the subscribed topics look like now, to notice changes later.
+        std::optional<std::vector<std::string>> subscribed_topics(topics);
+        auto [mec, snap] = co_await self->metadata_->async_refresh(std::move(subscribed_topics), no_throw);
         std::lock_guard lock(self->mutex_);
         self->joined_ = true;
         self->rejoin_needed_ = false;
+        self->joined_partition_counts_ = partition_counts(mec ? *self->metadata_->current() : *snap, topics);
         self->apply_assignment(mine_now, protocol);
         co_return std::error_code{};
     }

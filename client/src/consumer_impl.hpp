@@ -189,7 +189,7 @@ private:
     template <class Request, class Build>
     static asio::awaitable<consumer_detail::rpc_result<typename Request::response_type>> rpc(
         std::shared_ptr<consumer_impl> self, std::int32_t node, net::traffic kind, std::int16_t max_version,
-        Build build);
+        Build build, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
     consumer_options options_;
     asio::any_io_executor executor_;
@@ -230,11 +230,13 @@ private:
     std::unique_ptr<asio::steady_timer> group_wake_;  // cancelled to wake the group loop
     bool group_woken_ = false;                        // (strand only) a wake arrived while not waiting
     clock::time_point next_auto_commit_{};
+    std::map<std::string, std::size_t> joined_partition_counts_;  // subscribed topics' sizes at the last join
 };
 
 template <class Request, class Build>
 asio::awaitable<consumer_detail::rpc_result<typename Request::response_type>> consumer_impl::rpc(
-    std::shared_ptr<consumer_impl> self, std::int32_t node, net::traffic kind, std::int16_t max_version, Build build) {
+    std::shared_ptr<consumer_impl> self, std::int32_t node, net::traffic kind, std::int16_t max_version, Build build,
+    std::optional<std::chrono::milliseconds> timeout) {
     consumer_detail::rpc_result<typename Request::response_type> out;
     auto [ec, ready] = co_await self->pool_->async_get(node, kind, consumer_detail::no_throw);
     if (ec) {
@@ -252,7 +254,8 @@ asio::awaitable<consumer_detail::rpc_result<typename Request::response_type>> co
     }
     out.version = *version;
     const Request req = build(*version);
-    auto [rec, resp] = co_await ready.conn->async_send(req, *version, consumer_detail::no_throw);
+    const auto limit = timeout.value_or(ready.conn->options().request_timeout);
+    auto [rec, resp] = co_await ready.conn->async_send(req, *version, limit, consumer_detail::no_throw);
     out.ec = rec;
     if (rec) out.failure = ready.conn->failure().empty() ? rec.message() : ready.conn->failure();
     out.response = std::move(resp);

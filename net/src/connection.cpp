@@ -180,8 +180,8 @@ void connection::start_tls(std::string host, std::function<void(std::error_code)
 }
 
 void connection::start_request(std::int16_t api_key, std::int16_t api_version, request_body body,
-                               erased_handler<std::error_code, response> handler) {
-    asio::dispatch(strand_, [self = shared_from_this(), api_key, api_version, body = std::move(body),
+                               std::chrono::milliseconds timeout, erased_handler<std::error_code, response> handler) {
+    asio::dispatch(strand_, [self = shared_from_this(), api_key, api_version, body = std::move(body), timeout,
                              handler = std::move(handler)]() mutable {
         if (self->state_ != state::open) {
             return handler(self->failure_code_ ? self->failure_code_ : make_error_code(errc::connection_poisoned),
@@ -189,7 +189,7 @@ void connection::start_request(std::int16_t api_key, std::int16_t api_version, r
         }
         const std::int32_t correlation_id = self->queue_frame(api_key, api_version, std::move(body), {});
         self->in_flight_.push_back(in_flight{correlation_id, api_key, api_version,
-                                             std::chrono::steady_clock::now() + self->options_.request_timeout,
+                                             std::chrono::steady_clock::now() + timeout, timeout,
                                              std::move(handler)});
         self->arm_watchdog();
         self->write_more();
@@ -377,7 +377,7 @@ void connection::on_watchdog(std::error_code ec) {
         if (p.deadline <= now) {
             return fail(errc::request_timeout, "request",
                         std::string(proto::api_name(p.api_key)) + " v" + std::to_string(p.api_version) +
-                            " got no response within " + std::to_string(options_.request_timeout.count()) + " ms");
+                            " got no response within " + std::to_string(p.timeout.count()) + " ms");
         }
     }
     arm_watchdog();

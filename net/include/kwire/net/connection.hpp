@@ -120,7 +120,7 @@ public:
                        Token&& token) {
         return asio::async_initiate<Token, void(std::error_code, response)>(
             [self = shared_from_this(), api_key, api_version](auto handler, std::vector<std::byte> b) {
-                self->start_request(api_key, api_version, request_body{std::move(b), {}},
+                self->start_request(api_key, api_version, request_body{std::move(b), {}}, self->options_.request_timeout,
                                     erased_handler<std::error_code, response>(std::move(handler), self->strand_));
             },
             token, std::move(body));
@@ -133,16 +133,23 @@ public:
     // Completion: void(std::error_code, typename Request::response_type).
     template <class Request, class Token>
     auto async_send(const Request& request, std::int16_t version, Token&& token) {
+        return async_send(request, version, options_.request_timeout, std::forward<Token>(token));
+    }
+
+    // As above, with this request's own time limit instead of
+    // request_timeout (JoinGroup may rightly wait for a whole rebalance).
+    template <class Request, class Token>
+    auto async_send(const Request& request, std::int16_t version, std::chrono::milliseconds timeout, Token&& token) {
         using Response = typename Request::response_type;
         request_body body;
         proto::writer w(body.bytes, body.externals);
         const std::error_code encode_error = request.encode(w, version);
         return asio::async_initiate<Token, void(std::error_code, Response)>(
-            [self = shared_from_this(), version, encode_error](auto handler, request_body b) {
+            [self = shared_from_this(), version, encode_error, timeout](auto handler, request_body b) {
                 erased_handler<std::error_code, Response> done(std::move(handler), self->strand_);
                 if (encode_error) return done(encode_error, Response{});
                 self->start_request(
-                    Request::api_key, version, std::move(b),
+                    Request::api_key, version, std::move(b), timeout,
                     erased_handler<std::error_code, response>(
                         [done = std::move(done), version](std::error_code ec, response r) mutable {
                             Response decoded;
@@ -203,6 +210,7 @@ private:
         std::int16_t api_key;
         std::int16_t api_version;
         std::chrono::steady_clock::time_point deadline;
+        std::chrono::milliseconds timeout;
         erased_handler<std::error_code, response> handler;
     };
 
@@ -225,7 +233,7 @@ private:
     void start_connect(std::string host, std::string port, erased_handler<std::error_code> handler);
     void start_tls(std::string host, std::function<void(std::error_code)> finish);
     std::string describe_failure(std::error_code ec, const std::string& step, const std::string& detail) const;
-    void start_request(std::int16_t api_key, std::int16_t api_version, request_body body,
+    void start_request(std::int16_t api_key, std::int16_t api_version, request_body body, std::chrono::milliseconds timeout,
                        erased_handler<std::error_code, response> handler);
     void start_no_response(std::int16_t api_key, std::int16_t api_version, request_body body,
                            erased_handler<std::error_code> handler);
