@@ -209,7 +209,11 @@ void consumer_impl::send_fetch(std::int32_t node, std::vector<fetch_position> wa
             s.max_bytes = options_.fetch_max_bytes;
             s.isolation_level = options_.isolation == isolation_level::read_committed ? 1 : 0;
             s.rack_id = options_.client_rack.value_or("");
-            req = f.session.build(wanted, version, s);
+            try {
+                req = f.session.build(wanted, version, s);
+            } catch (const std::invalid_argument&) {
+                version = -1;  // cannot happen with the version chosen above; fail the round, not the process
+            }
         }
     }
     if (version < 0 || !conn) {
