@@ -35,7 +35,7 @@ void producer_impl::enqueue(producer_record& record, bool may_move, delivery_han
     completion_list out;
     auto fail_now = [&](std::error_code ec) {
         out.push_back(completion{std::move(done), ec, record_metadata{{}, record.partition.value_or(-1), -1, -1}});
-        run_completions(out);
+        run_completions(out, false);
     };
     const std::size_t size = record_size(record.key, record.value, record.headers);
     if (size > options_.max_request_size || size > options_.buffer_memory)

@@ -157,7 +157,9 @@ private:
                         completion_list& out);
     void fail_waiting(waiting_record& w, std::error_code ec, completion_list& out);
     void release(std::size_t bytes);
-    void run_completions(completion_list& list);
+    // Runs completions outside the mutex. `counted`: the records were in
+    // pending_ (accepted by send()); false for records refused by send().
+    void run_completions(completion_list& list, bool counted = true);
 
     // --- sender (producer_sender.cpp) ---
     void wake();

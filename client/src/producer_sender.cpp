@@ -149,11 +149,11 @@ void producer_impl::fail_waiting(waiting_record& w, std::error_code ec, completi
     release(w.reserved);
 }
 
-void producer_impl::run_completions(completion_list& list) {
+void producer_impl::run_completions(completion_list& list, bool counted) {
     if (list.empty()) return;
     for (auto& c : list)
         if (c.done) c.done(c.ec, c.metadata);
-    {
+    if (counted) {
         std::lock_guard lock(mutex_);
         pending_ -= std::min(list.size(), pending_);
         changed_.notify_all();
@@ -334,8 +334,12 @@ void producer_impl::connect_sink(std::int32_t node) {
 
 namespace {
 
-bool is_ready(const partition_state& p, clock::time_point now, bool hurry) {
+bool is_ready(const partition_state& p, clock::time_point now, bool hurry, bool idempotent) {
     if (p.queue.empty() || p.blocked) return false;
+    // Until the broker confirmed a first sequence for this producer epoch,
+    // one batch at a time: a later batch accepted as the first would leave
+    // an earlier one unplaceable (OUT_OF_ORDER_SEQUENCE_NUMBER for ever).
+    if (idempotent && p.last_acked_sequence < 0 && p.in_flight > 0) return false;
     const produce_batch& front = *p.queue.front();
     if (now < front.retry_at) return false;
     return hurry || front.closed || front.sent || p.queue.size() > 1 || now >= front.linger_until;
@@ -357,7 +361,7 @@ std::vector<outgoing_request> producer_impl::drain(clock::time_point now) {
         for (std::size_t i = 0; i < t->partitions.size(); ++i) {
             partition_state& p = t->partitions[i];
             if (p.blocked && p.in_flight == 0) p.blocked = false;  // every batch is back: go again, in order
-            if (!is_ready(p, now, hurry)) continue;
+            if (!is_ready(p, now, hurry, options_.idempotence)) continue;
             const std::int32_t leader = tm && i < tm->partitions.size() ? tm->partitions[i].leader : -1;
             if (leader < 0) {
                 metadata_stale_ = true;
@@ -379,7 +383,7 @@ std::vector<outgoing_request> producer_impl::drain(clock::time_point now) {
             std::size_t bytes = 0;
             for (auto& [t, i] : parts) {
                 partition_state& p = t->partitions[i];
-                if (!is_ready(p, now, hurry)) continue;
+                if (!is_ready(p, now, hurry, options_.idempotence)) continue;
                 const std::size_t size = p.queue.front()->builder.size_bytes();
                 if (!batches->empty() && bytes + size > options_.max_request_size) continue;
                 batch_ptr b = std::move(p.queue.front());
@@ -540,8 +544,12 @@ void producer_impl::settle(batch_ptr b, std::int16_t error_code, std::int64_t ba
     case kafka_errc::out_of_order_sequence_number:
         // Expected while an earlier batch of the partition is being retried;
         // for the batch the broker should take next, its state was lost.
-        if (options_.idempotence && !p.blocked && b->base_sequence == p.last_acked_sequence + 1)
-            request_epoch_bump("the broker lost the partition's sequence");
+        // A batch at or before the last confirmed sequence can never be
+        // placed (a later batch got in first): start a new epoch.
+        if (options_.idempotence && !p.blocked &&
+            (b->base_sequence == p.last_acked_sequence + 1 ||
+             (p.last_acked_sequence >= 0 && b->base_sequence <= p.last_acked_sequence)))
+            request_epoch_bump("the broker cannot place the partition's sequence");
         return retry(std::move(b), ec, now, out);
     case kafka_errc::unknown_producer_id:
     case kafka_errc::invalid_producer_epoch:
