@@ -174,7 +174,7 @@ TEST_CASE("consistent_partition: CRC-32 of the key, unsigned, modulo the count (
     CHECK(consistent_partition(check, -1) == -1);
 }
 
-TEST_CASE("partitioners: every result is in [0, partition_count)") {
+TEST_CASE("partitioners: every result lies between 0 and partition_count - 1") {
     std::vector<std::byte> key;
     for (int len = 0; len < 64; ++len) {
         for (std::int32_t n : {1, 2, 5, 16, 255, 65536}) {
