@@ -204,6 +204,7 @@ private:
     std::vector<batch_ptr> spare_batches_;
     std::size_t buffer_used_ = 0;
     std::size_t pending_ = 0;  // records accepted and not yet completed
+    std::size_t completing_ = 0;  // completions running now (flush waits for them too)
     int batches_in_flight_ = 0;
     int flushing_ = 0;         // flush() calls waiting: linger is ignored
     bool closing_ = false;     // close() began: linger is ignored, no new records

@@ -94,7 +94,7 @@ std::error_code producer_impl::flush(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     ++flushing_;
     wake();
-    const bool done = changed_.wait_for(lock, timeout, [&] { return pending_ == 0; });
+    const bool done = changed_.wait_for(lock, timeout, [&] { return pending_ == 0 && completing_ == 0; });
     --flushing_;
     return done ? std::error_code{} : make_error_code(client_errc::flush_timeout);
 }
@@ -106,7 +106,7 @@ std::error_code producer_impl::close(std::chrono::milliseconds timeout) {
     closing_ = true;
     changed_.notify_all();  // senders waiting for buffer space give up
     wake();
-    const bool delivered = changed_.wait_for(lock, timeout, [&] { return pending_ == 0; });
+    const bool delivered = changed_.wait_for(lock, timeout, [&] { return pending_ == 0 && completing_ == 0; });
     closed_ = true;
     completion_list out;
     abort_all(make_error_code(client_errc::producer_closed), out);
@@ -116,7 +116,7 @@ std::error_code producer_impl::close(std::chrono::milliseconds timeout) {
     // then complete with producer_closed.
     pool_->close();
     lock.lock();
-    changed_.wait_for(lock, std::chrono::seconds(10), [&] { return pending_ == 0; });
+    changed_.wait_for(lock, std::chrono::seconds(10), [&] { return pending_ == 0 && completing_ == 0; });
     lock.unlock();
     asio::post(pool_->get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
     return delivered ? std::error_code{} : make_error_code(client_errc::flush_timeout);
@@ -151,11 +151,18 @@ void producer_impl::fail_waiting(waiting_record& w, std::error_code ec, completi
 
 void producer_impl::run_completions(completion_list& list, bool counted) {
     if (list.empty()) return;
+    // pending() drops before the handlers run (a handler sees its record done);
+    // flush() and close() also wait for the handlers themselves.
+    if (counted) {
+        std::lock_guard lock(mutex_);
+        pending_ -= std::min(list.size(), pending_);
+        completing_ += list.size();
+    }
     for (auto& c : list)
         if (c.done) c.done(c.ec, c.metadata);
     if (counted) {
         std::lock_guard lock(mutex_);
-        pending_ -= std::min(list.size(), pending_);
+        completing_ -= list.size();
         changed_.notify_all();
     }
     list.clear();
