@@ -188,10 +188,27 @@ void consumer_impl::subscribe(std::vector<std::string> topics, rebalance_listene
 }
 
 void consumer_impl::unsubscribe() {
+    bool auto_commit = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (!subscribed_) return;
+        auto_commit = options_.enable_auto_commit && !assigned_.empty();
+    }
+    // As Java does before leaving: what was consumed is committed while this
+    // member still owns its partitions.
+    if (auto_commit) (void)commit(std::nullopt, options_.connection.request_timeout);
     {
         std::lock_guard lock(mutex_);
         if (!subscribed_) return;
         subscribed_ = false;
+        // The group's partitions go now, not when the group loop gets to
+        // leave: an assign() right after must not be undone by that leave.
+        std::vector<topic_partition> revoked;
+        for (const auto& [tp, p] : assigned_) revoked.push_back(tp);
+        for (const auto& tp : revoked) drop_buffered(tp);
+        assigned_.clear();
+        if (!revoked.empty()) events_.push_back(rebalance_event{rebalance_event_kind::revoked, std::move(revoked)});
+        changed_.notify_all();
     }
     wake_group();  // the group loop leaves the group
 }
@@ -246,8 +263,13 @@ consumer_records consumer_impl::poll(std::chrono::milliseconds timeout, std::err
             lock.lock();
         }
         run_rebalance_events(lock);
+        maybe_auto_commit_assigned(lock);
         if (fatal_) {
             ec = fatal_;
+            return out;
+        }
+        if (configuration_error_) {
+            ec = std::exchange(configuration_error_, {});
             return out;
         }
         for (auto& [tp, p] : assigned_) {
@@ -272,6 +294,22 @@ consumer_records consumer_impl::poll(std::chrono::milliseconds timeout, std::err
     lock.unlock();
     wake();  // buffer space freed: fetch more
     return out;
+}
+
+// Manually assigned partitions are auto-committed too (as in Java), from
+// poll(): there is no group loop running for them.
+void consumer_impl::maybe_auto_commit_assigned(std::unique_lock<std::mutex>& lock) {
+    if (subscribed_ || !options_.enable_auto_commit || options_.group_id.empty() || assigned_.empty()) return;
+    const auto now = clock::now();
+    if (next_manual_auto_commit_ == clock::time_point{}) next_manual_auto_commit_ = now + options_.auto_commit_interval;
+    if (now < next_manual_auto_commit_) return;
+    next_manual_auto_commit_ = now + options_.auto_commit_interval;
+    auto positions = consumed_positions();
+    if (positions.empty()) return;
+    lock.unlock();
+    net::async_spawn<bool>(pool_->get_executor(), commit_offsets(shared_from_this(), std::move(positions)),
+                           [](std::error_code, bool) {});  // a failed auto-commit is logged; the next one retries
+    lock.lock();
 }
 
 void consumer_impl::seek(const topic_partition& tp, std::int64_t offset) {
@@ -416,6 +454,7 @@ std::error_code consumer_impl::commit(std::optional<std::map<topic_partition, of
     std::map<topic_partition, offset_and_metadata> what;
     {
         std::lock_guard lock(mutex_);
+        if (subscribed_ && lost_unseen_) return make_error_code(client_errc::partitions_lost);
         what = offsets ? std::move(*offsets) : consumed_positions();
     }
     if (what.empty()) return {};
@@ -425,9 +464,18 @@ std::error_code consumer_impl::commit(std::optional<std::map<topic_partition, of
 void consumer_impl::commit_async(std::optional<std::map<topic_partition, offset_and_metadata>> offsets,
                                  std::function<void(std::error_code)> done) {
     std::map<topic_partition, offset_and_metadata> what;
+    bool lost = false;
     {
         std::lock_guard lock(mutex_);
-        what = offsets ? std::move(*offsets) : consumed_positions();
+        lost = subscribed_ && lost_unseen_;
+        if (!lost) what = offsets ? std::move(*offsets) : consumed_positions();
+    }
+    if (lost) {
+        // Completes as a commit would: on the I/O thread, never inside this call.
+        asio::post(pool_->get_executor(), [done = std::move(done)] {
+            if (done) done(make_error_code(client_errc::partitions_lost));
+        });
+        return;
     }
     net::async_spawn<bool>(pool_->get_executor(), commit_offsets(shared_from_this(), std::move(what)),
                            [done = std::move(done)](std::error_code ec, bool) {

@@ -56,6 +56,7 @@ void consumer_impl::refresh_metadata() {
                                      self->metadata_in_flight_ = false;
                                      self->metadata_next_ = clock::now() + self->options_.retry_backoff;
                                      if (ec && !self->closed_) {
+                                         self->note_failure(ec);
                                          self->options_.connection.log.log(
                                              net::log_level::warn, net::log_context::consumer,
                                              [&] { return "metadata refresh failed: " + self->metadata_->last_failure(); });
@@ -95,7 +96,7 @@ void consumer_impl::run_fetchers() {
         for (const auto& c : buffered_) buffered.insert(c.tp);
         if (cursor_.active) buffered.insert(cursor_.chunk.tp);
         for (auto& [tp, p] : assigned_) {
-            if (!p.position || p.paused || p.fetching || p.error || buffered.count(tp)) continue;
+            if (!p.position || p.paused || p.revoking || p.fetching || p.error || buffered.count(tp)) continue;
             const topic_metadata* tm = snap->topic(tp.topic);
             std::int32_t leader = -1;
             if (tm && static_cast<std::size_t>(tp.partition) < tm->partitions.size())
@@ -169,6 +170,7 @@ void consumer_impl::connect_fetcher(std::int32_t node) {
                              f.connecting = false;
                              if (ec) {
                                  f.retry_at = clock::now() + self->options_.retry_backoff;
+                                 self->note_failure(ec);
                                  self->options_.connection.log.log(net::log_level::warn, net::log_context::consumer, [&] {
                                      return "no connection to broker " + std::to_string(node) + ": " +
                                             (ready.failure.empty() ? ec.message() : ready.failure);
@@ -369,7 +371,10 @@ bool consumer_impl::decode_some(consumer_records& out, std::size_t max) {
     // The records returned view the chunk (and a decompressed batch): keep them alive.
     out.keep_alive(cursor_.chunk.owner);
     if (cursor_.decompressed) out.keep_alive(cursor_.decompressed);
-    const std::string_view topic = *topic_names_.insert(it->first.topic).first;
+    auto& name = topic_names_[it->first.topic];
+    if (!name) name = std::make_shared<const std::string>(it->first.topic);
+    out.keep_alive(name);
+    const std::string_view topic = *name;
     while (out.size() < max) {
         if (!cursor_.in_batch) {
             if (!r.next_batch()) {

@@ -71,6 +71,7 @@ void consumer_impl::run_rebalance_events(std::unique_lock<std::mutex>& lock) {
             if (ev.kind == rebalance_event_kind::assigned && listener.on_assigned) listener.on_assigned(ev.partitions);
             if (ev.kind == rebalance_event_kind::revoked && listener.on_revoked) listener.on_revoked(ev.partitions);
             if (ev.kind == rebalance_event_kind::lost) {
+                lost_unseen_ = false;  // (read under the mutex only; set here before the callback runs)
                 if (listener.on_lost) listener.on_lost(ev.partitions);
                 else if (listener.on_revoked) listener.on_revoked(ev.partitions);  // Java's default for onPartitionsLost
             }
@@ -79,6 +80,7 @@ void consumer_impl::run_rebalance_events(std::unique_lock<std::mutex>& lock) {
                                         [] { return std::string("a rebalance callback threw; ignored"); });
         }
         lock.lock();
+        if (ev.kind == rebalance_event_kind::revoked) drop_revoking();
     }
     if (revocation_pending_) {
         revocation_pending_ = false;
@@ -86,6 +88,10 @@ void consumer_impl::run_rebalance_events(std::unique_lock<std::mutex>& lock) {
         wake_group();
         lock.lock();
     }
+}
+
+void consumer_impl::drop_revoking() {
+    std::erase_if(assigned_, [](const auto& entry) { return entry.second.revoking; });
 }
 
 void consumer_impl::lose_assignment(const char* why) {
@@ -102,6 +108,7 @@ void consumer_impl::lose_assignment(const char* why) {
             return "group " + options_.group_id + ": lost " + std::to_string(lost.size()) + " partition(s): " + why;
         });
         events_.push_back(rebalance_event{rebalance_event_kind::lost, std::move(lost)});
+        lost_unseen_ = true;
     }
     changed_.notify_all();
 }
@@ -113,14 +120,25 @@ void consumer_impl::apply_assignment(const std::vector<topic_partition>& assigne
     const auto added = minus(assigned, owned);
     for (const auto& tp : revoked) {
         drop_buffered(tp);
-        assigned_.erase(tp);
+        if (protocol == rebalance_protocol::cooperative) {
+            // Owned until poll() has run on_revoked (a commit there still
+            // stores them); the follow-up join waits for that.
+            auto& p = assigned_.at(tp);
+            p.revoking = true;
+            ++p.epoch;
+        } else {
+            assigned_.erase(tp);
+        }
     }
     for (const auto& tp : added) assigned_.emplace(tp, consumer_partition{});
     if (!revoked.empty()) {
         events_.push_back(rebalance_event{rebalance_event_kind::revoked, revoked});
         // Incremental rebalancing: what was given up goes to its new owner
         // in a follow-up round.
-        if (protocol == rebalance_protocol::cooperative) rejoin_needed_ = true;
+        if (protocol == rebalance_protocol::cooperative) {
+            rejoin_needed_ = true;
+            revocation_pending_ = true;
+        }
     }
     if (!added.empty() || protocol == rebalance_protocol::eager)
         events_.push_back(rebalance_event{rebalance_event_kind::assigned, added});
@@ -173,7 +191,7 @@ asio::awaitable<void> consumer_impl::group_loop(std::shared_ptr<consumer_impl> s
                 if (timed_out) {
                     self->lose_assignment("poll() not called within max.poll.interval.ms; the member left the group");
                     self->poll_timed_out_ = true;
-                } else {
+                } else if (closed) {  // (unsubscribe() gave the partitions up already)
                     std::vector<topic_partition> revoked;
                     for (const auto& [tp, p] : self->assigned_) revoked.push_back(tp);
                     for (const auto& tp : revoked) self->drop_buffered(tp);
@@ -225,6 +243,10 @@ asio::awaitable<void> consumer_impl::group_loop(std::shared_ptr<consumer_impl> s
                     o.connection.log.log(net::log_level::error, net::log_context::consumer,
                                          [&] { return "group " + o.group_id + ": " + ec.message(); });
                     co_return;
+                }
+                {
+                    std::lock_guard lock(self->mutex_);
+                    self->note_failure(ec);
                 }
                 ++failures;
                 std::minstd_rand random(static_cast<unsigned>(failures));
@@ -305,6 +327,14 @@ asio::awaitable<std::error_code> consumer_impl::join_and_sync(std::shared_ptr<co
     auto [cec, coordinator] = co_await find_coordinator(self);
     if (cec) co_return cec;
 
+    // Partitions revoked by the last (cooperative) round go once poll() has
+    // run on_revoked for them.
+    co_await wait_for_revocation(self);
+    {
+        std::lock_guard lock(self->mutex_);
+        self->drop_revoking();
+    }
+
     // Eager: give everything up first (commit, then the application's
     // on_revoked in poll()).
     std::vector<topic_partition> owned;
@@ -324,14 +354,26 @@ asio::awaitable<std::error_code> consumer_impl::join_and_sync(std::shared_ptr<co
             (void)co_await commit_offsets(self, std::move(positions));
         }
         {
+            // The partitions stay owned until poll() has run on_revoked: a
+            // commit() of records polled before then still stores them, for
+            // the generation that owns them.
             std::lock_guard lock(self->mutex_);
-            for (const auto& tp : owned) self->drop_buffered(tp);
-            self->assigned_.clear();
+            for (const auto& tp : owned) {
+                self->drop_buffered(tp);
+                auto& p = self->assigned_.at(tp);
+                p.revoking = true;
+                ++p.epoch;  // fetches in flight are dropped
+            }
             self->events_.push_back(rebalance_event{rebalance_event_kind::revoked, owned});
             self->revocation_pending_ = true;
             self->changed_.notify_all();
         }
         co_await wait_for_revocation(self);
+        {
+            // Gone now, whether or not poll() ran in time.
+            std::lock_guard lock(self->mutex_);
+            self->drop_revoking();
+        }
         owned.clear();
     }
 

@@ -67,6 +67,9 @@ struct consumer_partition {
     enum class need { none, committed, reset } need = need::committed;
     offset_reset reset_to = offset_reset::latest;  // for need::reset
     bool paused = false;
+    // Eagerly revoked, waiting for poll() to run on_revoked: not fetched,
+    // but still owned, so the application can commit what it consumed.
+    bool revoking = false;
     bool fetching = false;         // in a fetch request now
     bool lookup_in_flight = false; // committed or reset lookup under way
     std::uint64_t epoch = 0;       // moves on every seek: older fetched data is dropped
@@ -183,9 +186,11 @@ private:
     void lose_assignment(const char* why);
     void wake_group();
     void run_rebalance_events(std::unique_lock<std::mutex>& lock);
+    void maybe_auto_commit_assigned(std::unique_lock<std::mutex>& lock);
+    void drop_revoking();  // under the mutex
+    // A failure poll() must report (wrong credentials, TLS): under the mutex.
+    void note_failure(const std::error_code& ec);
 
-    // Any broker: for requests any broker answers (metadata-ish).
-    std::int32_t any_broker() const;
     template <class Request, class Build>
     static asio::awaitable<consumer_detail::rpc_result<typename Request::response_type>> rpc(
         std::shared_ptr<consumer_impl> self, std::int32_t node, net::traffic kind, std::int16_t max_version,
@@ -207,7 +212,9 @@ private:
     std::deque<fetched_chunk> buffered_;
     std::size_t buffered_bytes_ = 0;
     decode_cursor cursor_;
-    std::set<std::string, std::less<>> topic_names_;  // records' topic views point here (never erased)
+    // Records' topic views point into these; a batch shares ownership, so a
+    // batch outliving its consumer still reads its topic name.
+    std::map<std::string, std::shared_ptr<const std::string>, std::less<>> topic_names_;
     bool metadata_in_flight_ = false;
     clock::time_point metadata_next_{};
 
@@ -221,15 +228,23 @@ private:
     bool joined_ = false;
     bool rejoin_needed_ = false;
     std::int32_t coordinator_ = -1;  // node id, -1 unknown
+    std::size_t next_coordinator_query_ = 0;  // which broker FindCoordinator asks first (on the strand)
     std::deque<rebalance_event> events_;
     bool revocation_pending_ = false;  // a revoked event waits for poll() (eager rebalance)
     std::error_code fatal_;            // the group refused us for good (shown by poll())
+    // Wrong credentials or TLS settings seen by a connection: the next poll()
+    // reports it (and clears it: a later attempt may have other news).
+    std::error_code configuration_error_;
+    // Partitions were lost and the application has not seen on_lost yet:
+    // commits fail (Java's CommitFailedException) rather than store nothing.
+    bool lost_unseen_ = false;
     clock::time_point last_poll_ = clock::now();
     bool poll_timed_out_ = false;
     bool group_loop_running_ = false;
     std::unique_ptr<asio::steady_timer> group_wake_;  // cancelled to wake the group loop
     bool group_woken_ = false;                        // (strand only) a wake arrived while not waiting
-    clock::time_point next_auto_commit_{};
+    clock::time_point next_auto_commit_{};        // the group loop's (subscribed)
+    clock::time_point next_manual_auto_commit_{};  // poll()'s, for assign(); under mutex_
     std::map<std::string, std::size_t> joined_partition_counts_;  // subscribed topics' sizes at the last join
 };
 

@@ -28,10 +28,10 @@ bool coordinator_moved(kafka_errc e) {
 
 } // namespace
 
-std::int32_t consumer_impl::any_broker() const {
-    const auto snap = metadata_->current();
-    if (snap->brokers.empty()) return net::broker_pool::bootstrap_node;
-    return snap->brokers.begin()->first;
+void consumer_impl::note_failure(const std::error_code& ec) {
+    if (!net::is_configuration_failure(ec)) return;  // others are retried quietly (and logged)
+    configuration_error_ = ec;
+    changed_.notify_all();
 }
 
 std::map<topic_partition, offset_and_metadata> consumer_impl::consumed_positions() const {
@@ -45,7 +45,7 @@ void consumer_impl::resolve_positions() {
     std::vector<topic_partition> committed;
     std::vector<std::pair<topic_partition, offset_reset>> resets;
     for (auto& [tp, p] : assigned_) {
-        if (p.position || p.lookup_in_flight || p.error) continue;
+        if (p.position || p.lookup_in_flight || p.error || p.revoking) continue;
         if (p.need == consumer_partition::need::committed && options_.group_id.empty()) {
             p.need = consumer_partition::need::reset;
             p.reset_to = options_.auto_offset_reset;
@@ -98,6 +98,7 @@ asio::awaitable<void> consumer_impl::lookup_committed(std::shared_ptr<consumer_i
             }
         }
         if (ec) {
+            self->note_failure(ec);
             self->options_.connection.log.log(net::log_level::warn, net::log_context::consumer,
                                               [&] { return "committed offsets lookup failed: " + ec.message(); });
             self->arm_timer(clock::now() + self->options_.retry_backoff);
@@ -130,7 +131,10 @@ asio::awaitable<void> consumer_impl::lookup_reset(std::shared_ptr<consumer_impl>
                        (where == offset_reset::earliest ? " (earliest)" : " (latest)");
             });
         }
-        if (ec) self->arm_timer(clock::now() + self->options_.retry_backoff);
+        if (ec) {
+            self->note_failure(ec);
+            self->arm_timer(clock::now() + self->options_.retry_backoff);
+        }
         self->changed_.notify_all();
     }
     if (!ec) self->run_fetchers();
@@ -231,7 +235,23 @@ net::result_awaitable<std::int32_t> consumer_impl::find_coordinator(std::shared_
         else req.key = group;
         return req;
     };
-    auto r = co_await rpc<request_t>(self, self->any_broker(), net::traffic::metadata, request_t::max_version, build);
+    // Any broker can answer, but not a bootstrap address that is down:
+    // metadata (which walks the bootstrap list) names the live brokers first.
+    if (self->metadata_->current()->brokers.empty()) {
+        std::optional<std::vector<std::string>> no_topics(std::in_place);
+        auto [mec, snap] = co_await self->metadata_->async_refresh(std::move(no_topics), no_throw);
+        if (mec) co_return std::pair{mec, std::int32_t(-1)};
+    }
+    std::vector<std::int32_t> brokers;
+    for (const auto& [id, b] : self->metadata_->current()->brokers) brokers.push_back(id);
+    if (brokers.empty()) brokers.push_back(net::broker_pool::bootstrap_node);
+    std::rotate(brokers.begin(), brokers.begin() + static_cast<std::ptrdiff_t>(self->next_coordinator_query_++ % brokers.size()),
+                brokers.end());
+    consumer_detail::rpc_result<request_t::response_type> r;
+    for (const std::int32_t broker : brokers) {
+        r = co_await rpc<request_t>(self, broker, net::traffic::metadata, request_t::max_version, build);
+        if (!r.ec || !net::is_retriable(r.ec)) break;  // a broker down: ask the next
+    }
     if (r.ec) co_return std::pair{r.ec, std::int32_t(-1)};
     std::int16_t error = r.response.error_code;
     std::int32_t node = r.response.node_id;

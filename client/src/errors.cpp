@@ -23,6 +23,8 @@ public:
         case client_errc::not_assigned: return "the partition is not assigned to this consumer";
         case client_errc::no_group: return "this needs group.id";
         case client_errc::no_offset: return "no committed offset and auto.offset.reset=none";
+        case client_errc::partitions_lost:
+            return "commit refused: this member lost its partitions (it is no longer in the group); poll() rejoins";
         }
         return "kwire client error " + std::to_string(code);
     }

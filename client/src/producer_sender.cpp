@@ -17,31 +17,6 @@ namespace {
 
 using proto::kafka_errc;
 
-// Connection failures that mean the configuration is wrong (credentials,
-// TLS, the port's protocol): retrying cannot help, so records fail at once.
-bool is_configuration_failure(const std::error_code& ec) {
-    if (ec.category() != net::net_category()) return false;
-    switch (static_cast<net::errc>(ec.value())) {
-    case net::errc::sasl_authentication_failed:
-    case net::errc::sasl_mechanism_unsupported:
-    case net::errc::sasl_not_enabled:
-    case net::errc::sasl_required:
-    case net::errc::sasl_protocol_error:
-    case net::errc::tls_unavailable:
-    case net::errc::tls_config_invalid:
-    case net::errc::tls_certificate_untrusted:
-    case net::errc::tls_hostname_mismatch:
-    case net::errc::tls_not_spoken_by_peer:
-    case net::errc::tls_on_plaintext:
-    case net::errc::http_on_kafka_port:
-    case net::errc::unsupported_api:
-    case net::errc::no_common_version:
-        return true;
-    default:
-        return false;
-    }
-}
-
 // Errors after which the partition's leader should be looked up again.
 bool leader_may_have_moved(kafka_errc e) {
     switch (e) {
@@ -277,7 +252,7 @@ void producer_impl::on_metadata(std::error_code ec, const cluster_metadata::snap
                                                       metadata_failures_, unit(random_));
             options_.connection.log.log(net::log_level::warn, net::log_context::producer,
                                         [&] { return "metadata refresh failed: " + metadata_->last_failure(); });
-            if (is_configuration_failure(ec)) {
+            if (net::is_configuration_failure(ec)) {
                 // Wrong credentials or TLS settings: nothing will get through.
                 for (auto& [name, t] : topics_) {
                     for (auto& w : t->waiting) fail_waiting(w, ec, out);
@@ -326,7 +301,7 @@ void producer_impl::connect_sink(std::int32_t node) {
                     self->options_.connection.log.log(net::log_level::warn, net::log_context::producer, [&] {
                         return "no connection to broker " + std::to_string(node) + ": " + s.last_failure;
                     });
-                    if (is_configuration_failure(ec)) self->abort_all(ec, out);
+                    if (net::is_configuration_failure(ec)) self->abort_all(ec, out);
                 } else {
                     s.conn = ready.conn;
                     s.versions = ready.versions;
@@ -341,14 +316,21 @@ void producer_impl::connect_sink(std::int32_t node) {
 
 namespace {
 
-bool is_ready(const partition_state& p, clock::time_point now, bool hurry, bool idempotent) {
+// May this partition's front batch go out now, if its broker is being sent to?
+bool sendable(const partition_state& p, clock::time_point now, bool idempotent) {
     if (p.queue.empty() || p.blocked) return false;
     // Until the broker confirmed a first sequence for this producer epoch,
     // one batch at a time: a later batch accepted as the first would leave
     // an earlier one unplaceable (OUT_OF_ORDER_SEQUENCE_NUMBER for ever).
     if (idempotent && p.last_acked_sequence < 0 && p.in_flight > 0) return false;
+    return now >= p.queue.front()->retry_at;
+}
+
+// Must it go out now? Like Java's accumulator, once one partition of a
+// broker is ripe, every sendable partition of that broker rides along in
+// the same request rather than waiting for its own linger to run out.
+bool ripe(const partition_state& p, clock::time_point now, bool hurry) {
     const produce_batch& front = *p.queue.front();
-    if (now < front.retry_at) return false;
     return hurry || front.closed || front.sent || p.queue.size() > 1 || now >= front.linger_until;
 }
 
@@ -368,7 +350,7 @@ std::vector<outgoing_request> producer_impl::drain(clock::time_point now) {
         for (std::size_t i = 0; i < t->partitions.size(); ++i) {
             partition_state& p = t->partitions[i];
             if (p.blocked && p.in_flight == 0) p.blocked = false;  // every batch is back: go again, in order
-            if (!is_ready(p, now, hurry, options_.idempotence)) continue;
+            if (!sendable(p, now, options_.idempotence)) continue;
             const std::int32_t leader = tm && i < tm->partitions.size() ? tm->partitions[i].leader : -1;
             if (leader < 0) {
                 metadata_stale_ = true;
@@ -386,11 +368,16 @@ std::vector<outgoing_request> producer_impl::drain(clock::time_point now) {
             continue;
         }
         while (sink.requests_in_flight < options_.max_in_flight) {
+            const bool any_ripe = std::any_of(parts.begin(), parts.end(), [&](const auto& part) {
+                const partition_state& p = part.first->partitions[part.second];
+                return sendable(p, now, options_.idempotence) && ripe(p, now, hurry);
+            });
+            if (!any_ripe) break;
             auto batches = std::make_shared<std::vector<batch_ptr>>();
             std::size_t bytes = 0;
             for (auto& [t, i] : parts) {
                 partition_state& p = t->partitions[i];
-                if (!is_ready(p, now, hurry, options_.idempotence)) continue;
+                if (!sendable(p, now, options_.idempotence)) continue;
                 const std::size_t size = p.queue.front()->builder.size_bytes();
                 if (!batches->empty() && bytes + size > options_.max_request_size) continue;
                 batch_ptr b = std::move(p.queue.front());
@@ -501,7 +488,7 @@ void producer_impl::on_response(std::int32_t node, const std::shared_ptr<std::ve
             }
             for (auto& b : *batches) {
                 if (closed_) complete_batch(std::move(b), make_error_code(client_errc::producer_closed), -1, -1, out);
-                else if (final_error || is_configuration_failure(ec)) complete_batch(std::move(b), ec, -1, -1, out);
+                else if (final_error || net::is_configuration_failure(ec)) complete_batch(std::move(b), ec, -1, -1, out);
                 else retry(std::move(b), ec, now, out);
             }
         } else if (!resp) {

@@ -75,4 +75,27 @@ bool is_retriable(std::error_code ec) noexcept {
     }
 }
 
+bool is_configuration_failure(std::error_code ec) noexcept {
+    if (ec.category() != net_category()) return false;
+    switch (static_cast<errc>(ec.value())) {
+    case errc::sasl_authentication_failed:
+    case errc::sasl_mechanism_unsupported:
+    case errc::sasl_not_enabled:
+    case errc::sasl_required:
+    case errc::sasl_protocol_error:
+    case errc::tls_unavailable:
+    case errc::tls_config_invalid:
+    case errc::tls_certificate_untrusted:
+    case errc::tls_hostname_mismatch:
+    case errc::tls_not_spoken_by_peer:
+    case errc::tls_on_plaintext:
+    case errc::http_on_kafka_port:
+    case errc::unsupported_api:
+    case errc::no_common_version:
+        return true;
+    default:
+        return false;
+    }
+}
+
 } // namespace kwire::net

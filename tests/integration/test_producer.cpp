@@ -485,7 +485,7 @@ TEST_CASE("producer: with linger, one Produce request carries the batches of man
     const int per_partition = 5;
     auto topic = make_topic("kwire-prod-many", partitions);
     log_lines lines;
-    auto cfg = producer_config({{"linger.ms", "500"}, {"debug", "protocol"}});
+    auto cfg = producer_config({{"linger.ms", "1000"}, {"debug", "protocol"}});
     producer p(cfg, lines.callback());
     // Warm up: metadata known and the connection open.
     p.send_sync(simple_record(topic.name, 0, std::nullopt, "warm-up"), 15s);

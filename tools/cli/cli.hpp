@@ -5,11 +5,17 @@
 #include "kwire/config.hpp"
 #include "kwire/net/log.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <iostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+namespace kwire {
+struct topic_partition;
+class consumer;
+} // namespace kwire
 
 namespace kwire::cli {
 
@@ -49,5 +55,17 @@ inline net::log_callback stderr_log(const kwire::config& cfg) {
 int run_metadata(const std::vector<std::string>& args);
 int run_produce(const std::vector<std::string>& args);
 int run_bench_produce(const std::vector<std::string>& args);
+int run_consume(const std::vector<std::string>& args);
+int run_bench_consume(const std::vector<std::string>& args);
+
+// Shared by the consume commands (consume_command.cpp).
+// The partitions of `topics`, asked through the consumer: all of them, or
+// those numbered in `only` (each must exist). Throws std::runtime_error
+// naming a missing topic or partition.
+std::vector<topic_partition> find_partitions(consumer& c, const std::vector<std::string>& topics,
+                                             const std::vector<std::int32_t>& only);
+// Seeks every partition to its beginning (or end) offset, as an explicit
+// offset (instead of consumer::seek_to_beginning/end: see consume_command.cpp).
+void seek_each(consumer& c, const std::vector<topic_partition>& partitions, bool to_end);
 
 } // namespace kwire::cli

@@ -56,7 +56,9 @@ void print_usage() {
                  "commands:\n"
                  "  metadata         show brokers, topics, partitions and API versions of a cluster\n"
                  "  produce          send records: one per line of files or stdin (kcat -P style)\n"
+                 "  consume          print records of topics or partitions, alone or in a group (kcat -C/-G style)\n"
                  "  bench produce    measure producer throughput and send-to-ack latency\n"
+                 "  bench consume    measure consumer throughput (records/s, MB/s)\n"
                  "\n"
                  "options shared by every command:\n"
                  "  -b HOST:PORT[,...]   bootstrap servers (bootstrap.servers)\n"
@@ -85,7 +87,7 @@ int main(int argc, char** argv) {
     if (command == "bench") {
         // Benchmarks are named by what they measure: `kwire bench produce`.
         if (args.empty() || args[0] == "-h" || args[0] == "--help") {
-            std::cout << "usage: kwire bench produce [options]   (kwire bench produce --help for its options)\n";
+            std::cout << "usage: kwire bench produce|consume [options]   (kwire bench NAME --help for its options)\n";
             return args.empty() ? exit_usage : exit_ok;
         }
         command += " " + args[0];
@@ -94,9 +96,11 @@ int main(int argc, char** argv) {
     try {
         if (command == "metadata") return run_metadata(args);
         if (command == "produce") return run_produce(args);
+        if (command == "consume") return run_consume(args);
         if (command == "bench produce") return run_bench_produce(args);
+        if (command == "bench consume") return run_bench_consume(args);
         if (command.starts_with("bench ")) {
-            std::cerr << "kwire bench: unknown benchmark '" << command.substr(6) << "' (there is: produce)\n";
+            std::cerr << "kwire bench: unknown benchmark '" << command.substr(6) << "' (there are: produce, consume)\n";
             return exit_usage;
         }
         std::cerr << "kwire: unknown command '" << command << "' (see kwire --help)\n";

@@ -21,6 +21,7 @@ enum class client_errc {
     not_assigned,          // the partition is not assigned to this consumer
     no_group,              // the call needs group.id
     no_offset,             // no committed offset and auto.offset.reset=none
+    partitions_lost,       // commit refused: the member lost its partitions (left the group); poll() rejoins
 };
 
 const std::error_category& client_category() noexcept;

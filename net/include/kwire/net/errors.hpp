@@ -47,6 +47,11 @@ inline std::error_code make_error_code(errc e) noexcept { return {static_cast<in
 // Whether retrying the same operation (perhaps on a new connection) may succeed.
 bool is_retriable(std::error_code ec) noexcept;
 
+// Connection failures that mean the configuration is wrong (credentials,
+// TLS, the port's protocol): retrying cannot help, so clients report them
+// to the application at once.
+bool is_configuration_failure(std::error_code ec) noexcept;
+
 } // namespace kwire::net
 
 template <>
