@@ -52,7 +52,10 @@ std::vector<topic_partition> consumer::assignment() const { return impl_->assign
 consumer_records consumer::poll(std::chrono::milliseconds timeout) {
     std::error_code ec;
     consumer_records records = poll(timeout, ec);
-    if (ec) throw std::system_error(ec, "kwire::consumer::poll");
+    if (ec) {
+        const std::string detail = impl_->last_error_detail();
+        throw std::system_error(ec, "kwire::consumer::poll" + (detail.empty() ? std::string() : " (" + detail + ")"));
+    }
     return records;
 }
 consumer_records consumer::poll(std::chrono::milliseconds timeout, std::error_code& ec) {
@@ -264,6 +267,7 @@ consumer_records consumer_impl::poll(std::chrono::milliseconds timeout, std::err
         }
         run_rebalance_events(lock);
         maybe_auto_commit_assigned(lock);
+        last_error_detail_.clear();
         if (fatal_) {
             ec = fatal_;
             return out;
@@ -275,7 +279,10 @@ consumer_records consumer_impl::poll(std::chrono::milliseconds timeout, std::err
         for (auto& [tp, p] : assigned_) {
             if (p.error) {
                 ec = p.error;
-                p.error = {};
+                last_error_detail_ = p.error_detail.empty() ? tp.to_string() : p.error_detail;
+                // no_offset is a state, not an event: every poll() says it
+                // until a seek() or a commit gives the partition a position.
+                if (ec != make_error_code(client_errc::no_offset)) p.error = {};
                 return out;
             }
         }
@@ -458,7 +465,21 @@ std::error_code consumer_impl::commit(std::optional<std::map<topic_partition, of
         what = offsets ? std::move(*offsets) : consumed_positions();
     }
     if (what.empty()) return {};
-    return run_blocking(commit_offsets(shared_from_this(), std::move(what)), timeout).first;
+    std::vector<topic_partition> parts;
+    for (const auto& [tp, om] : what) parts.push_back(tp);
+    const std::error_code ec = run_blocking(commit_offsets(shared_from_this(), std::move(what)), timeout).first;
+    if (!ec) {
+        // A partition stuck on no_offset has a committed offset to start from now.
+        std::lock_guard lock(mutex_);
+        for (const auto& tp : parts) {
+            auto it = assigned_.find(tp);
+            if (it == assigned_.end() || it->second.error != make_error_code(client_errc::no_offset)) continue;
+            it->second.error = {};
+            it->second.need = consumer_partition::need::committed;
+        }
+    }
+    if (!ec) wake();
+    return ec;
 }
 
 void consumer_impl::commit_async(std::optional<std::map<topic_partition, offset_and_metadata>> offsets,

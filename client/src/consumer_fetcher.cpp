@@ -96,11 +96,29 @@ void consumer_impl::run_fetchers() {
         for (const auto& c : buffered_) buffered.insert(c.tp);
         if (cursor_.active) buffered.insert(cursor_.chunk.tp);
         for (auto& [tp, p] : assigned_) {
-            if (!p.position || p.paused || p.revoking || p.fetching || p.error || buffered.count(tp)) continue;
+            if (p.paused || p.revoking || p.fetching || p.error || buffered.count(tp)) continue;
             const topic_metadata* tm = snap->topic(tp.topic);
+            if (tm && tm->error && tm->error.category() == proto::kafka_category() && !proto::is_retriable(tm->error)) {
+                // E.g. TOPIC_AUTHORIZATION_FAILED: retrying will not help; poll() says so.
+                p.error = tm->error;
+                p.error_detail = tp.to_string() + ": " + tm->error.message();
+                continue;
+            }
+            if (!p.position) continue;
             std::int32_t leader = -1;
             if (tm && static_cast<std::size_t>(tp.partition) < tm->partitions.size())
                 leader = tm->partitions[static_cast<std::size_t>(tp.partition)].leader;
+            const bool exists = tm && !tm->error && static_cast<std::size_t>(tp.partition) < tm->partitions.size();
+            if (exists) p.gone_reported = false;
+            if (!exists && tm && p.high_watermark >= 0 && !p.gone_reported) {
+                // It was fetched before and the cluster no longer has it: the
+                // application hears of it once (it stays assigned, in case
+                // the topic comes back).
+                p.gone_reported = true;
+                p.error = make_error_code(kafka_errc::unknown_topic_or_partition);
+                p.error_detail = tp.to_string() + " no longer exists (topic deleted?)";
+                continue;
+            }
             if (leader < 0) {
                 need_metadata = true;
                 continue;

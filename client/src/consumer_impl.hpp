@@ -70,6 +70,7 @@ struct consumer_partition {
     // Eagerly revoked, waiting for poll() to run on_revoked: not fetched,
     // but still owned, so the application can commit what it consumed.
     bool revoking = false;
+    bool gone_reported = false;    // told poll() the partition vanished (deleted topic)
     bool fetching = false;         // in a fetch request now
     bool lookup_in_flight = false; // committed or reset lookup under way
     std::uint64_t epoch = 0;       // moves on every seek: older fetched data is dropped
@@ -111,6 +112,10 @@ public:
 
     // --- the application's calls (consumer.cpp) ---
     void subscribe(std::vector<std::string> topics, rebalance_listener listener);
+    std::string last_error_detail() const {
+        std::lock_guard lock(mutex_);
+        return last_error_detail_;
+    }
     void unsubscribe();
     void assign(std::vector<topic_partition> partitions);
     std::vector<topic_partition> assignment() const;
@@ -190,6 +195,7 @@ private:
     void drop_revoking();  // under the mutex
     // A failure poll() must report (wrong credentials, TLS): under the mutex.
     void note_failure(const std::error_code& ec);
+    void note_partition_failure(consumer_partition& p, const topic_partition& tp, const std::error_code& ec);
 
     template <class Request, class Build>
     static asio::awaitable<consumer_detail::rpc_result<typename Request::response_type>> rpc(
@@ -235,6 +241,7 @@ private:
     // Wrong credentials or TLS settings seen by a connection: the next poll()
     // reports it (and clears it: a later attempt may have other news).
     std::error_code configuration_error_;
+    std::string last_error_detail_;  // what the last error poll() returned was about
     // Partitions were lost and the application has not seen on_lost yet:
     // commits fail (Java's CommitFailedException) rather than store nothing.
     bool lost_unseen_ = false;

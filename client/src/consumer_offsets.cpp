@@ -34,6 +34,14 @@ void consumer_impl::note_failure(const std::error_code& ec) {
     changed_.notify_all();
 }
 
+void consumer_impl::note_partition_failure(consumer_partition& p, const topic_partition& tp, const std::error_code& ec) {
+    // A broker's answer that retrying will not change (e.g. not authorized):
+    // poll() reports it for this partition.
+    if (!ec || ec.category() != proto::kafka_category() || proto::is_retriable(ec)) return;
+    p.error = ec;
+    p.error_detail = tp.to_string() + ": " + ec.message();
+}
+
 std::map<topic_partition, offset_and_metadata> consumer_impl::consumed_positions() const {
     std::map<topic_partition, offset_and_metadata> out;
     for (const auto& [tp, p] : assigned_)
@@ -86,7 +94,10 @@ asio::awaitable<void> consumer_impl::lookup_committed(std::shared_ptr<consumer_i
             consumer_partition& p = it->second;
             p.lookup_in_flight = false;
             if (p.position || p.need != consumer_partition::need::committed) continue;  // sought meanwhile
-            if (ec) continue;  // tried again on the next round
+            if (ec) {
+                self->note_partition_failure(p, tp, ec);
+                continue;  // tried again on the next round
+            }
             auto f = found.find(tp);
             if (f != found.end() && f->second.offset >= 0) {
                 p.position = f->second.offset;
@@ -122,7 +133,10 @@ asio::awaitable<void> consumer_impl::lookup_reset(std::shared_ptr<consumer_impl>
             p.lookup_in_flight = false;
             if (p.position || p.need != consumer_partition::need::reset) continue;
             auto f = found.find(tp);
-            if (f == found.end() || f->second.first < 0) continue;  // tried again on the next round
+            if (f == found.end() || f->second.first < 0) {
+                self->note_partition_failure(p, tp, ec);
+                continue;  // tried again on the next round
+            }
             p.position = f->second.first;
             p.leader_epoch.reset();
             p.need = consumer_partition::need::none;

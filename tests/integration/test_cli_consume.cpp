@@ -385,7 +385,7 @@ TEST_CASE("kwire consume -f: headers, timestamps, lengths and escapes") {
     CHECK(rlen.output.find("00 00 00 05") != std::string::npos);
 }
 
-TEST_CASE("kwire consume -c 3 stops after 3 records; -o N and -o -N start where asked") {
+TEST_CASE("kwire consume -c 3 stops after 3 records — -o N and -o -N start where asked") {
     const std::string topic = new_topic("kwire-cli-consume-count", 1);
     std::vector<test_record> records;
     for (int i = 0; i < 10; ++i) records.push_back({0, std::nullopt, "r" + std::to_string(i), {}});

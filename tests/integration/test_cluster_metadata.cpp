@@ -31,7 +31,7 @@ std::vector<std::pair<std::string, std::string>> bootstrap_list(const std::strin
 
 } // namespace
 
-TEST_CASE("cluster metadata: brokers and cluster id through the bootstrap list; unknown topics are per-topic errors") {
+TEST_CASE("cluster metadata: brokers and cluster id through the bootstrap list — unknown topics are per-topic errors") {
     struct outcome {
         std::error_code ec;
         std::string failure;

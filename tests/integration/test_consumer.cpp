@@ -41,18 +41,6 @@ std::vector<topic_partition> partitions_of(const std::string& topic, int n) {
     return out;
 }
 
-std::vector<std::string> values_of(const std::vector<consumed_record>& rs) {
-    std::vector<std::string> out;
-    for (const auto& r : rs) out.push_back(r.value.value_or("<null>"));
-    return out;
-}
-
-std::vector<std::string> numbered_values(const std::string& prefix, std::size_t from, std::size_t to) {
-    std::vector<std::string> out;
-    for (auto i = from; i < to; ++i) out.push_back(prefix + std::to_string(i));
-    return out;
-}
-
 double seconds(clock_type::duration d) { return std::chrono::duration<double>(d).count(); }
 
 std::string describe(const std::vector<topic_partition>& tps) {
@@ -407,8 +395,8 @@ TEST_CASE("consumer: a consumer_records object stays readable after its consumer
     }
 }
 
-TEST_CASE("consumer: commit() then a new consumer of the group resumes at the committed offset; explicit "
-          "offsets keep their metadata; commit_async completes; close() commits with enable.auto.commit") {
+TEST_CASE("consumer: commit() then a new consumer of the group resumes at the committed offset — explicit "
+          "offsets keep their metadata — commit_async completes — close() commits with enable.auto.commit") {
     auto topic = make_topic("kwire-cons-commit", 1);
     const topic_partition tp{topic.name, 0};
     produce_records(topic.name, numbered("c-", 30));
@@ -640,7 +628,7 @@ TEST_CASE("consumer: offsets_for_times() finds the earliest offset at or after a
     CHECK(got[0].value == "t0-7");
 }
 
-TEST_CASE("consumer: a paused partition returns nothing while others do; after resume() it continues where it was") {
+TEST_CASE("consumer: a paused partition returns nothing while others do — after resume() it continues where it was") {
     auto topic = make_topic("kwire-cons-pause", 2);
     const topic_partition tp0{topic.name, 0}, tp1{topic.name, 1};
     std::vector<test_record> recs = numbered("a-", 10, 0);
@@ -852,7 +840,7 @@ TEST_CASE("consumer: `for (const auto& m : consumer)` yields the records and end
     }
 }
 
-TEST_CASE("consumer: isolation.level=read_committed skips aborted transactions and reads normal records; "
+TEST_CASE("consumer: isolation.level=read_committed skips aborted transactions and reads normal records — "
           "read_uncommitted reads both") {
     auto topic = make_topic("kwire-cons-txn", 1);
     const topic_partition tp{topic.name, 0};

@@ -2,6 +2,7 @@
 // with the error that says what happened — against the real broker, a closed
 // port, and a broker refusing the password.
 #include "support/consumer_ops.hpp"
+#include "support/run_command.hpp"
 
 #include "kwire/consumer.hpp"
 #include "kwire/net/errors.hpp"
@@ -13,6 +14,7 @@
 #include <doctest/doctest.h>
 
 #include <future>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -83,7 +85,7 @@ outcome poll_until_error(consumer& c, std::chrono::milliseconds limit, std::size
 } // namespace
 
 TEST_CASE("consumer failures: auto.offset.reset=none without a committed offset — poll() throws no_offset "
-          "naming the partition, at once; with a committed offset it reads from there") {
+          "naming the partition, at once — with a committed offset it reads from there") {
     auto topic = make_topic("kwire-consf-none", 1);
     const topic_partition tp{topic.name, 0};
     produce_records(topic.name, numbered("n-", 3));
@@ -381,5 +383,123 @@ TEST_CASE("consumer failures: an offset out of range (seek beyond the end) follo
         c.seek(tp, 4);
         const auto got = poll_records(c, 6, 10s);
         CHECK(offsets_of(got) == offset_range(4, 10));
+    }
+}
+
+namespace {
+
+// Denies `user` the operations on `topic` with an ACL (tools/broker acl-deny).
+void deny_topic(const std::string& user, const std::string& topic, const std::string& operations) {
+    const std::string line = std::string(KWIRE_SOURCE_DIR) + "/tools/broker acl-deny --state " +
+                             shell_quote(broker_env("KWIRE_STATE_DIR")) + " " + shell_quote(user) + " " +
+                             shell_quote(topic) + " " + operations;
+    const auto r = run_command(line, 120);
+    REQUIRE_MESSAGE(r.exit_code == 0, line << " failed (exit " << r.exit_code << "):\n" << r.output);
+}
+
+config alice_config(std::initializer_list<std::pair<std::string, std::string>> extra) {
+    config c = consumer_config({{"security.protocol", "SASL_PLAINTEXT"},
+                                {"sasl.mechanism", "PLAIN"},
+                                {"sasl.username", broker_env("KWIRE_SASL_USER")},
+                                {"sasl.password", broker_env("KWIRE_SASL_PASSWORD")},
+                                {"auto.offset.reset", "earliest"}},
+                               "KWIRE_SASL_BOOTSTRAP");
+    for (const auto& [k, v] : extra) c.set(k, v);
+    return c;
+}
+
+} // namespace
+
+TEST_CASE("consumer failures: a topic the user may not read — poll() reports TOPIC_AUTHORIZATION_FAILED, every "
+          "time, and reads nothing") {
+    const std::string user = broker_env("KWIRE_SASL_USER");
+    // Read denied (Describe allowed): the Fetch/ListOffsets answer says so.
+    // Both denied: Metadata already does.
+    const char* operations = nullptr;
+    SUBCASE("Read denied") { operations = "Read"; }
+    SUBCASE("Read and Describe denied") { operations = "Read Describe"; }
+    REQUIRE(operations);
+    auto topic = make_topic("kwire-consf-denied", 1);
+    const topic_partition tp{topic.name, 0};
+    produce_records(topic.name, numbered("secret-", 3));
+    deny_topic(user, topic.name, operations);
+
+    // The ACL reaches the broker's authorizer through the metadata log; a
+    // reader with ACLs honoured sees it within a moment.
+    consumer c(alice_config({}));
+    c.assign({tp});
+    std::size_t records = 0;
+    const auto first = poll_until_error(c, 15s, &records);
+    CHECK(records == 0);
+    CHECK_MESSAGE(first.ec == make_error_code(proto::kafka_errc::topic_authorization_failed),
+                  "poll() gave " << (first.threw ? category_and_message(first.ec) : std::string("no error")) << " in "
+                                 << first.elapsed << " s");
+    // Not once and then silence: the next polls say it again.
+    const auto second = poll_until_error(c, 5s, &records);
+    CHECK(records == 0);
+    CHECK(second.ec == make_error_code(proto::kafka_errc::topic_authorization_failed));
+    CHECK(second.elapsed < 3.0);
+    c.close(5s);
+
+    // The same user reads a topic without ACLs: the denial is per topic.
+    auto open = make_topic("kwire-consf-allowed", 1);
+    produce_records(open.name, numbered("open-", 3));
+    consumer ok(alice_config({}));
+    ok.assign({topic_partition{open.name, 0}});
+    const auto got = poll_records(ok, 3, 15s);
+    CHECK(values_of(got) == numbered_values("open-", 0, 3));
+}
+
+TEST_CASE("consumer failures: a topic deleted under the consumer — assign() hears UNKNOWN_TOPIC_OR_PARTITION once — "
+          "a group member sees its partitions revoked") {
+    SUBCASE("assign()") {
+        auto topic = make_topic("kwire-consf-deleted", 1);
+        const topic_partition tp{topic.name, 0};
+        produce_records(topic.name, numbered("d-", 5));
+        consumer c(consumer_config({{"auto.offset.reset", "earliest"}}));
+        c.assign({tp});
+        CHECK(poll_records(c, 5, 15s).size() == 5);
+        delete_topic(topic.name);
+        std::size_t records = 0;
+        const auto gone = poll_until_error(c, 20s, &records);
+        CHECK(records == 0);
+        CHECK_MESSAGE(gone.ec == make_error_code(proto::kafka_errc::unknown_topic_or_partition),
+                      "poll() gave " << (gone.threw ? category_and_message(gone.ec) : std::string("no error")) << " in "
+                                     << gone.elapsed << " s after the topic was deleted");
+        // Said once; then poll() returns (empty) within its timeout, no hang.
+        const auto start = clock_type::now();
+        std::error_code ec;
+        const auto batch = c.poll(500ms, ec);
+        CHECK(batch.empty());
+        CHECK(seconds(clock_type::now() - start) < 1.5);
+        c.close(5s);
+    }
+    SUBCASE("subscribe()") {
+        auto topic = make_topic("kwire-consf-deleted-sub", 2);
+        produce_records(topic.name, numbered("g-", 4));
+        std::mutex m;
+        std::vector<topic_partition> revoked;
+        rebalance_listener listener;
+        listener.on_revoked = [&](const std::vector<topic_partition>& tps) {
+            std::lock_guard lock(m);
+            revoked.insert(revoked.end(), tps.begin(), tps.end());
+        };
+        consumer c(consumer_config({{"group.id", unique_group("deleted")},
+                                    {"auto.offset.reset", "earliest"},
+                                    {"metadata.max.age.ms", "1000"}}));
+        c.subscribe({topic.name}, listener);
+        CHECK(poll_records(c, 4, 20s).size() == 4);
+        REQUIRE(c.assignment().size() == 2u);
+        delete_topic(topic.name);
+        const auto deadline = clock_type::now() + 20s;
+        while (clock_type::now() < deadline && !c.assignment().empty()) {
+            std::error_code ec;
+            (void)c.poll(200ms, ec);
+        }
+        CHECK_MESSAGE(c.assignment().empty(), "still assigned " << c.assignment().size()
+                                                                << " partitions 20 s after the topic was deleted");
+        std::lock_guard lock(m);
+        CHECK(revoked.size() == 2u);
+        c.close(5s);
     }
 }

@@ -204,8 +204,8 @@ void commit_during_rebalance(const std::string& strategy) {
 
 } // namespace
 
-TEST_CASE("consumer group: three members share six partitions; a closed and a crashed member's partitions are "
-          "taken over; every record read, none committed unread") {
+TEST_CASE("consumer group: three members share six partitions — a closed and a crashed member's partitions are "
+          "taken over — every record read, none committed unread") {
     const int partitions = 6;
     auto topic = make_topic("kwire-group-churn", partitions);
     const std::string group = unique_group_id("kwire-group-churn");

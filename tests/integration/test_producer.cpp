@@ -256,7 +256,7 @@ TEST_CASE("producer: records without a key stick to a partition per batch, sprea
     for (const auto& part : stored) check_send_order(part, "n");  // "n<i>....": std::stol stops at the dots
 }
 
-TEST_CASE("producer: acks=0, acks=1 and acks=all deliver every record; acks=0 reports offset -1") {
+TEST_CASE("producer: acks=0, acks=1 and acks=all deliver every record — acks=0 reports offset -1") {
     for (const std::string acks : {"0", "1", "all"}) {
         CAPTURE(acks);
         auto topic = make_topic("kwire-prod-acks" + (acks == "all" ? std::string("all") : acks), 1);

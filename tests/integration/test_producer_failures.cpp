@@ -242,7 +242,7 @@ TEST_CASE("producer failures: an explicit partition the topic does not have fail
     CHECK(stored[1].records[0].value == "p1");
 }
 
-TEST_CASE("producer failures: close() with records pending to an unreachable broker returns within its timeout; "
+TEST_CASE("producer failures: close() with records pending to an unreachable broker returns within its timeout — "
           "every completion runs exactly once") {
     const std::size_t n = 30;
     auto log = delivery_log::make(n);

@@ -124,6 +124,19 @@ struct consumed_record {
     header_pairs headers;
 };
 
+// The values of records ("<null>" for none), and "prefix<from>".."prefix<to-1>".
+inline std::vector<std::string> values_of(const std::vector<consumed_record>& rs) {
+    std::vector<std::string> out;
+    for (const auto& r : rs) out.push_back(r.value.value_or("<null>"));
+    return out;
+}
+
+inline std::vector<std::string> numbered_values(const std::string& prefix, std::size_t from, std::size_t to) {
+    std::vector<std::string> out;
+    for (auto i = from; i < to; ++i) out.push_back(prefix + std::to_string(i));
+    return out;
+}
+
 inline header_pairs headers_of(const proto::header_list& hs) {
     header_pairs out;
     for (const auto& h : hs)

@@ -20,6 +20,7 @@
 #include "kwire/producer.hpp"
 #include "kwire/proto/kafka_error.hpp"
 #include "kwire/proto/messages/create_topics.hpp"
+#include "kwire/proto/messages/delete_topics.hpp"
 #include "kwire/proto/messages/list_offsets.hpp"
 #include "kwire/proto/messages/metadata.hpp"
 #include "kwire/proto/metadata_query.hpp"
@@ -208,6 +209,32 @@ inline topic_handle make_topic(const std::string& prefix, int partitions, int re
         co_await wait_partitions_ready(ex, boot, out, partitions);
         boot.conn->close();
         co_return out;
+    });
+}
+
+// Deletes a topic (DeleteTopics at any bootstrap broker) and requires success.
+inline void delete_topic(const std::string& name) {
+    run_async<bool>([&](asio::any_io_executor ex) -> asio::awaitable<bool> {
+        auto boot = co_await open_any_bootstrap(ex);
+        REQUIRE_MESSAGE(boot, boot.failure);
+        using request_t = proto::delete_topics_request;
+        const std::int16_t version = boot.version<request_t>();
+        request_t req;
+        if (version >= 6) {
+            request_t::delete_topic_state t;
+            t.name = name;
+            req.topics.push_back(std::move(t));
+        } else {
+            req.topic_names.push_back(name);
+        }
+        req.timeout_ms = 30000;
+        auto [ec, resp] = co_await boot.conn->async_send(req, version, no_throw);
+        REQUIRE_MESSAGE(!ec, boot.conn->failure());
+        REQUIRE(resp.responses.size() == 1);
+        REQUIRE_MESSAGE(resp.responses[0].error_code == 0,
+                        "DeleteTopics " << name << ": " << proto::kafka_error(resp.responses[0].error_code).message());
+        boot.conn->close();
+        co_return true;
     });
 }
 

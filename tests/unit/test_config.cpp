@@ -66,7 +66,7 @@ TEST_CASE("config: properties file with comments, errors carry file and line") {
     std::remove(path.c_str());
 }
 
-TEST_CASE("version pins cap the chosen version; lowest picks the oldest common one") {
+TEST_CASE("version pins cap the chosen version — lowest picks the oldest common one") {
     using namespace kwire::net;
     api_versions v;
     v.set(0, {0, 11});  // Produce

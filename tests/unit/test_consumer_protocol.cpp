@@ -240,7 +240,7 @@ TEST_CASE("consumer protocol: assignment bytes equal Java's, grouped by topic in
     CHECK(user.empty());
 }
 
-TEST_CASE("consumer protocol: assignment round trips at every version; empty bytes are an empty assignment") {
+TEST_CASE("consumer protocol: assignment round trips at every version — empty bytes are an empty assignment") {
     const std::vector<topic_partition> parts{{"b", 1}, {"a", 0}, {"b", 0}, {"c", 7}};
     for (std::int16_t v = 0; v <= 3; ++v) {
         INFO("version " << v);

@@ -122,7 +122,7 @@ TEST_CASE("version pin broker:X.Y caps every API at that release") {
     CHECK(version_pins::parse("broker:3.9").max_by_api.at(fetch) == 17);
 }
 
-TEST_CASE("version pin broker:X.Y combines with the other forms; the lowest cap wins") {
+TEST_CASE("version pin broker:X.Y combines with the other forms — the lowest cap wins") {
     const auto a = version_pins::parse("broker:3.0,Produce=7");
     CHECK(a.max_by_api.at(produce) == 7);
     CHECK(a.max_by_api.at(fetch) == 12);

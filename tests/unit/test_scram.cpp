@@ -62,7 +62,7 @@ TEST_CASE("scram: RFC 5802 SCRAM-SHA-1 example (same structure, SHA-1)") {
     CHECK(!c.verify_server_final("v=rmF9pqV8S7suAoZWja4dJRkFsKQ=", detail));
 }
 
-TEST_CASE("scram: SCRAM-SHA-512 proof has SHA-512's length; random nonces differ") {
+TEST_CASE("scram: SCRAM-SHA-512 proof has SHA-512's length — random nonces differ") {
     scram_client a(scram_hash::sha512, "u", "p"), b(scram_hash::sha512, "u", "p");
     CHECK(a.client_first() != b.client_first());
     const std::string nonce = a.client_first().substr(a.client_first().find("r=") + 2);

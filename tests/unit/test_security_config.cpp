@@ -36,7 +36,7 @@ TEST_CASE("security config: defaults are PLAINTEXT with no TLS and no SASL") {
     CHECK(c.get_bool("enable.ssl.certificate.verification"));
 }
 
-TEST_CASE("security config: SASL_SSL maps every key; secrets are marked secret") {
+TEST_CASE("security config: SASL_SSL maps every key — secrets are marked secret") {
     config c;
     c.set("security.protocol", "sasl_ssl");
     c.set("sasl.mechanism", "SCRAM-SHA-512");
