@@ -193,6 +193,9 @@ private:
     void run_rebalance_events(std::unique_lock<std::mutex>& lock);
     void maybe_auto_commit_assigned(std::unique_lock<std::mutex>& lock);
     void drop_revoking();  // under the mutex
+    // The oldest version of an API that carries what the settings ask for
+    // (group.instance.id, read_committed); older ones would drop it silently.
+    std::int16_t oldest_version_for(std::int16_t api_key) const;
     // A failure poll() must report (wrong credentials, TLS): under the mutex.
     void note_failure(const std::error_code& ec);
     void note_partition_failure(consumer_partition& p, const topic_partition& tp, const std::error_code& ec);
@@ -268,10 +271,12 @@ asio::awaitable<consumer_detail::rpc_result<typename Request::response_type>> co
     }
     const std::int16_t newest = std::min<std::int16_t>(
         max_version, Request::latest_version_unstable ? Request::max_version - 1 : Request::max_version);
-    const auto version = ready.versions.choose(Request::api_key, {Request::min_version, newest});
+    const std::int16_t oldest = std::max<std::int16_t>(Request::min_version, self->oldest_version_for(Request::api_key));
+    const auto version = ready.versions.choose(Request::api_key, {oldest, newest});
     if (!version) {
         out.ec = make_error_code(net::errc::no_common_version);
-        out.failure = "broker " + ready.conn->peer() + ": no common version of API " + std::to_string(Request::api_key);
+        out.failure = "broker " + ready.conn->peer() + ": no common version of API " + std::to_string(Request::api_key) +
+                      (oldest > Request::min_version ? " from v" + std::to_string(oldest) + " (which the settings need)" : "");
         co_return out;
     }
     out.version = *version;

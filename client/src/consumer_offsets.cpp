@@ -5,9 +5,13 @@
 
 #include "kwire/proto/kafka_error.hpp"
 #include "kwire/proto/messages/find_coordinator.hpp"
+#include "kwire/proto/messages/heartbeat.hpp"
+#include "kwire/proto/messages/join_group.hpp"
+#include "kwire/proto/messages/leave_group.hpp"
 #include "kwire/proto/messages/list_offsets.hpp"
 #include "kwire/proto/messages/offset_commit.hpp"
 #include "kwire/proto/messages/offset_fetch.hpp"
+#include "kwire/proto/messages/sync_group.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -27,6 +31,20 @@ bool coordinator_moved(kafka_errc e) {
 }
 
 } // namespace
+
+std::int16_t consumer_impl::oldest_version_for(std::int16_t api_key) const {
+    const bool static_member = options_.group_instance_id.has_value();
+    const bool read_committed = options_.isolation == isolation_level::read_committed;
+    switch (api_key) {
+    case proto::join_group_request::api_key: return static_member ? 5 : 0;
+    case proto::sync_group_request::api_key: return static_member ? 3 : 0;
+    case proto::heartbeat_request::api_key: return static_member ? 3 : 0;
+    case proto::leave_group_request::api_key: return static_member ? 3 : 0;
+    case proto::offset_commit_request::api_key: return static_member ? 7 : 0;
+    case proto::list_offsets_request::api_key: return read_committed ? 2 : 0;
+    default: return 0;
+    }
+}
 
 void consumer_impl::note_failure(const std::error_code& ec) {
     if (!net::is_configuration_failure(ec)) return;  // others are retried quietly (and logged)
@@ -311,7 +329,7 @@ net::result_awaitable<std::map<topic_partition, offset_and_metadata>> consumer_i
         const std::string group = self->options_.group_id;
         auto build = [&](std::int16_t version) {
             request_t req;
-            req.require_stable = true;
+            req.require_stable = version >= 7;  // (v7+: wait for pending transactional offsets)
             if (version >= 8) {
                 request_t::offset_fetch_request_group g;
                 g.group_id = group;

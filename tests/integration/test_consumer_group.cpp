@@ -557,8 +557,8 @@ TEST_CASE("consumer group: a static member (group.instance.id) restarted within 
                                                                 {"group.instance.id", instance}};
     };
 
-    if (negotiated_version<proto::join_group_request>() < 5) {
-        // The run's api.version.pin keeps JoinGroup below v5, which cannot
+    if (!version_usable<proto::join_group_request>(5)) {
+        // The run's api.version.pin caps JoinGroup below v5, which cannot
         // carry group.instance.id (KIP-345): the member must say so from
         // poll() (Java: UnsupportedVersionException), not retry in silence.
         test_member a(log, member_config(group, "static-a", props("instance-a")), {.name = "a", .topic = topic.name});

@@ -680,16 +680,16 @@ inline coordinator_info find_group_coordinator(const std::string& group) {
     });
 }
 
-// The version of `Request` kwire and the broker agree on (under the run's
-// api.version.pin).
+// Whether the run's api.version.pin lets kwire send `Request` at version
+// `at_least` or newer (a cap below it does not; "lowest" does, when needed).
 template <class Request>
-std::int16_t negotiated_version() {
-    return run_async<std::int16_t>([](asio::any_io_executor ex) -> asio::awaitable<std::int16_t> {
+bool version_usable(std::int16_t at_least) {
+    return run_async<bool>([at_least](asio::any_io_executor ex) -> asio::awaitable<bool> {
         auto boot = co_await open_any_bootstrap(ex);
         REQUIRE_MESSAGE(boot, boot.failure);
-        const auto v = boot.template version<Request>();
+        const bool usable = boot.versions.choose(Request::api_key, {at_least, Request::max_version}).has_value();
         boot.conn->close();
-        co_return v;
+        co_return usable;
     });
 }
 
@@ -714,7 +714,10 @@ inline described_group describe_group(const std::string& group) {
         using request_t = proto::describe_groups_request;
         request_t req;
         req.groups.push_back(group);
-        auto [ec, resp] = co_await s.conn->async_send(req, s.version<request_t>(), no_throw);
+        // v4+ shows static members' group.instance.id (even under a "lowest" pin).
+        const auto version =
+            s.versions.choose(request_t::api_key, {4, request_t::max_version}).value_or(s.version<request_t>());
+        auto [ec, resp] = co_await s.conn->async_send(req, version, no_throw);
         REQUIRE_MESSAGE(!ec, s.conn->failure());
         REQUIRE(resp.groups.size() == 1);
         const auto& g = resp.groups[0];

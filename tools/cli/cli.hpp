@@ -5,11 +5,13 @@
 #include "kwire/config.hpp"
 #include "kwire/net/log.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace kwire {
@@ -57,6 +59,16 @@ int run_produce(const std::vector<std::string>& args);
 int run_bench_produce(const std::vector<std::string>& args);
 int run_consume(const std::vector<std::string>& args);
 int run_bench_consume(const std::vector<std::string>& args);
+int run_doctor(const std::vector<std::string>& args);
+int run_topic(const std::vector<std::string>& args);
+int run_group(const std::vector<std::string>& args);
+
+// Shared by the admin commands (topic_command.cpp): a table with columns
+// padded to their widest cell; Kafka's name for a kafka_errc
+// ("TOPIC_ALREADY_EXISTS"), else the error's message; --timeout MS.
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows);
+std::string error_name(const std::error_code& ec);
+std::chrono::milliseconds parse_timeout(const std::string& flag, const std::string& value);
 
 // Shared by the consume commands (consume_command.cpp).
 // The partitions of `topics`, asked through the consumer: all of them, or

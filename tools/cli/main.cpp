@@ -59,6 +59,9 @@ void print_usage() {
                  "  consume          print records of topics or partitions, alone or in a group (kcat -C/-G style)\n"
                  "  bench produce    measure producer throughput and send-to-ack latency\n"
                  "  bench consume    measure consumer throughput (records/s, MB/s)\n"
+                 "  doctor           check step by step (resolve, TCP, TLS, SASL, brokers) why a cluster is unreachable\n"
+                 "  topic            create, delete, describe (partitions, leaders, configs) and list topics\n"
+                 "  group            list and describe consumer groups; committed offsets, end offsets and lag\n"
                  "\n"
                  "options shared by every command:\n"
                  "  -b HOST:PORT[,...]   bootstrap servers (bootstrap.servers)\n"
@@ -99,6 +102,9 @@ int main(int argc, char** argv) {
         if (command == "consume") return run_consume(args);
         if (command == "bench produce") return run_bench_produce(args);
         if (command == "bench consume") return run_bench_consume(args);
+        if (command == "doctor") return run_doctor(args);
+        if (command == "topic") return run_topic(args);
+        if (command == "group") return run_group(args);
         if (command.starts_with("bench ")) {
             std::cerr << "kwire bench: unknown benchmark '" << command.substr(6) << "' (there are: produce, consume)\n";
             return exit_usage;

@@ -1,0 +1,463 @@
+// kwire::admin: the public face, the shared machinery (metadata, retries) and
+// the topic calls: CreateTopics and DeleteTopics at the controller, Metadata
+// for listings and descriptions, DescribeConfigs for topic configs.
+#include "admin_impl.hpp"
+
+#include "kwire/connection_config.hpp"
+#include "kwire/proto/messages/create_topics.hpp"
+#include "kwire/proto/messages/delete_topics.hpp"
+#include "kwire/proto/messages/describe_configs.hpp"
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+
+#include <future>
+#include <map>
+#include <thread>
+
+namespace kwire {
+
+using admin_detail::no_throw;
+using admin_detail::worth_retry;
+using proto::kafka_errc;
+
+// --- options, values ------------------------------------------------------------
+
+admin_options admin_options::from_config(const config& cfg, net::log_callback log) {
+    admin_options o;
+    o.bootstrap = cfg.bootstrap_servers();
+    if (o.bootstrap.empty()) throw config_error("bootstrap.servers is not set");
+    o.connection = make_connection_options(cfg, std::move(log));
+    o.reconnect_backoff = cfg.get_ms("reconnect.backoff.ms");
+    o.reconnect_backoff_max = cfg.get_ms("reconnect.backoff.max.ms");
+    o.retry_backoff = cfg.get_ms("retry.backoff.ms");
+    o.retry_backoff_max = cfg.get_ms("retry.backoff.max.ms");
+    return o;
+}
+
+std::string topic_outcome::describe() const {
+    std::string out = "topic '" + name + "': ";
+    if (!error) return out + "ok";
+    out += error.message();
+    if (!error_message.empty() && error_message != error.message()) out += " (" + error_message + ")";
+    return out;
+}
+
+std::string_view to_string(config_source s) noexcept {
+    switch (s) {
+    case config_source::unknown: return "UNKNOWN";
+    case config_source::dynamic_topic: return "DYNAMIC_TOPIC_CONFIG";
+    case config_source::dynamic_broker: return "DYNAMIC_BROKER_CONFIG";
+    case config_source::dynamic_default_broker: return "DYNAMIC_DEFAULT_BROKER_CONFIG";
+    case config_source::static_broker: return "STATIC_BROKER_CONFIG";
+    case config_source::default_config: return "DEFAULT_CONFIG";
+    case config_source::dynamic_broker_logger: return "DYNAMIC_BROKER_LOGGER_CONFIG";
+    case config_source::client_metrics: return "CLIENT_METRICS_CONFIG";
+    case config_source::group: return "GROUP_CONFIG";
+    }
+    return "UNKNOWN";
+}
+
+// --- the facade ---------------------------------------------------------------
+
+struct admin::own_thread {
+    asio::io_context io{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+    std::thread thread;
+};
+
+admin::admin(admin_options options) : thread_(std::make_unique<own_thread>()) {
+    impl_ = std::make_shared<admin_impl>(thread_->io.get_executor(), std::move(options));
+    thread_->thread = std::thread([t = thread_.get()] { t->io.run(); });
+}
+
+admin::~admin() {
+    // Calls that timed out may still run on the I/O thread: closing the pool
+    // ends their requests (the marker posted after the close says it ran);
+    // stopping the loop drops the rest, whose frames (and their references to
+    // impl_) go with the io_context after impl_.
+    impl_->close();
+    auto closed = std::make_shared<std::promise<void>>();
+    asio::post(impl_->executor(), [closed] { closed->set_value(); });
+    closed->get_future().wait_for(std::chrono::seconds(1));
+    thread_->work.reset();
+    thread_->io.stop();
+    if (thread_->thread.joinable()) thread_->thread.join();
+}
+
+std::vector<topic_outcome> admin::create_topics(const std::vector<new_topic>& topics, duration timeout, bool validate_only) {
+    return impl_->run<std::vector<topic_outcome>>(
+        "create topics", timeout, [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
+            return admin_impl::create_topics(std::move(self), topics, validate_only, deadline);
+        });
+}
+
+std::vector<topic_outcome> admin::delete_topics(const std::vector<std::string>& names, duration timeout) {
+    return impl_->run<std::vector<topic_outcome>>(
+        "delete topics", timeout, [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
+            return admin_impl::delete_topics(std::move(self), names, deadline);
+        });
+}
+
+std::vector<topic_listing> admin::list_topics(duration timeout) {
+    return impl_->run<std::vector<topic_listing>>(
+        "list topics", timeout, [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
+            return admin_impl::list_topics(std::move(self), deadline);
+        });
+}
+
+std::vector<topic_description> admin::describe_topics(const std::vector<std::string>& names, duration timeout) {
+    return impl_->run<std::vector<topic_description>>(
+        "describe topics", timeout, [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
+            return admin_impl::describe_topics(std::move(self), names, deadline);
+        });
+}
+
+std::vector<config_entry> admin::describe_topic_configs(const std::string& topic, duration timeout) {
+    return impl_->run<std::vector<config_entry>>(
+        "describe configs of topic '" + topic + "'", timeout,
+        [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
+            return admin_impl::describe_topic_configs(std::move(self), topic, deadline);
+        });
+}
+
+std::vector<group_listing> admin::list_groups(duration timeout) {
+    return impl_->run<std::vector<group_listing>>(
+        "list groups", timeout, [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
+            return admin_impl::list_groups(std::move(self), deadline);
+        });
+}
+
+std::vector<group_description> admin::describe_groups(const std::vector<std::string>& group_ids, duration timeout) {
+    return impl_->run<std::vector<group_description>>(
+        "describe groups", timeout, [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
+            return admin_impl::describe_groups(std::move(self), group_ids, deadline);
+        });
+}
+
+std::vector<group_partition_offsets> admin::list_group_offsets(const std::string& group_id, duration timeout) {
+    return impl_->run<std::vector<group_partition_offsets>>(
+        "offsets of group '" + group_id + "'", timeout,
+        [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
+            return admin_impl::list_group_offsets(std::move(self), group_id, deadline);
+        });
+}
+
+// --- shared machinery -------------------------------------------------------------
+
+admin_impl::admin_impl(asio::any_io_executor ex, admin_options options)
+    : options_(std::move(options)),
+      pool_(net::broker_pool::create(std::move(ex), options_.connection,
+                                     net::backoff_options{options_.reconnect_backoff, options_.reconnect_backoff_max})),
+      metadata_(cluster_metadata::create(pool_, options_.bootstrap)) {}
+
+std::int32_t admin_impl::any_broker() const {
+    const auto snap = metadata_->current();
+    if (snap->brokers.empty()) return net::broker_pool::bootstrap_node;
+    return snap->brokers.begin()->first;
+}
+
+void admin_impl::note_retry(const std::string& what, const std::error_code& ec, const std::string& detail) const {
+    options_.connection.log.log(net::log_level::debug, net::log_context::protocol, [&] {
+        return "admin: " + what + ": " + ec.message() + (detail.empty() ? "" : " (" + detail + ")") + "; retrying";
+    });
+}
+
+asio::awaitable<bool> admin_impl::pause(std::shared_ptr<admin_impl> self, int attempt, clock::time_point deadline) {
+    auto delay = self->options_.retry_backoff;
+    for (int i = 0; i < attempt && delay < self->options_.retry_backoff_max; ++i) delay *= 2;
+    delay = std::min(delay, self->options_.retry_backoff_max);
+    if (clock::now() + delay >= deadline) co_return false;
+    asio::steady_timer timer(self->pool_->get_executor(), delay);
+    co_await timer.async_wait(no_throw);
+    co_return true;
+}
+
+admin_impl::op<cluster_metadata::snapshot_ptr> admin_impl::refresh(std::shared_ptr<admin_impl> self,
+                                                                   std::optional<std::vector<std::string>> topics,
+                                                                   clock::time_point deadline) {
+    for (int attempt = 0;; ++attempt) {
+        auto wanted = topics;
+        auto [ec, snap] = co_await self->metadata_->async_refresh(std::move(wanted), no_throw);
+        if (!ec) co_return outcome<cluster_metadata::snapshot_ptr>{{}, {}, snap};
+        const std::string failure = self->metadata_->last_failure();
+        self->note_retry("metadata", ec, failure);
+        if (!co_await pause(self, attempt, deadline))
+            co_return outcome<cluster_metadata::snapshot_ptr>{ec, failure, snap};
+    }
+}
+
+// --- topics -------------------------------------------------------------------------
+
+namespace {
+
+// CreateTopics and DeleteTopics go to the controller; in KRaft mode any broker
+// forwards them (and Metadata names some broker as "controller").
+// Metadata v0 (an old broker, or api.version.pin) has no internal flag:
+// Kafka's own topics are known by name.
+bool is_internal(const topic_metadata& t) {
+    return t.internal || t.name == "__consumer_offsets" || t.name == "__transaction_state" ||
+           t.name == "__share_group_state";
+}
+
+std::int32_t controller_of(const cluster_snapshot& snap, std::int32_t fallback) {
+    if (snap.controller_id >= 0 && snap.brokers.count(snap.controller_id)) return snap.controller_id;
+    return fallback;
+}
+
+} // namespace
+
+admin_impl::op<std::vector<topic_outcome>> admin_impl::create_topics(std::shared_ptr<admin_impl> self,
+                                                                     std::vector<new_topic> topics, bool validate_only,
+                                                                     clock::time_point deadline) {
+    using request_t = proto::create_topics_request;
+    std::vector<topic_outcome> out;
+    std::map<std::string, std::size_t> pending;  // name -> index in out
+    for (std::size_t i = 0; i < topics.size(); ++i) {
+        out.push_back(topic_outcome{topics[i].name, {}, {}});
+        pending.emplace(topics[i].name, i);
+    }
+    std::error_code last;
+    std::string detail;
+    for (int attempt = 0; !pending.empty(); ++attempt) {
+        if (attempt > 0 && !co_await pause(self, attempt - 1, deadline)) break;
+        std::vector<std::string> names;
+        for (const auto& [name, index] : pending) names.push_back(name);
+        std::optional<std::vector<std::string>> asked(std::move(names));
+        auto [mec, mdetail, snap] = co_await refresh(self, std::move(asked), deadline);
+        if (mec) {
+            last = mec;
+            detail = mdetail;
+            break;
+        }
+        const std::int32_t node = controller_of(*snap, self->any_broker());
+        const std::int32_t timeout_ms =
+            static_cast<std::int32_t>(std::max<std::int64_t>(1, admin_detail::remaining(deadline).count()));
+        auto build = [&](std::int16_t) {
+            request_t req;
+            req.timeout_ms = timeout_ms;
+            req.validate_only = validate_only;
+            for (const auto& [name, index] : pending) {
+                const new_topic& t = topics[index];
+                request_t::creatable_topic ct;
+                ct.name = t.name;
+                ct.num_partitions = t.partitions;
+                ct.replication_factor = t.replication_factor;
+                for (const auto& [key, value] : t.configs) {
+                    request_t::creatable_topic_config c;
+                    c.name = key;
+                    c.value = value;
+                    ct.configs.push_back(std::move(c));
+                }
+                req.topics.push_back(std::move(ct));
+            }
+            return req;
+        };
+        auto r = co_await rpc<request_t>(self, node, deadline, build);
+        if (r.ec) {
+            last = r.ec;
+            detail = r.failure;
+            if (!worth_retry(r.ec)) break;
+            self->note_retry("CreateTopics", r.ec, r.failure);
+            continue;
+        }
+        for (const auto& t : r.response.topics) {
+            auto it = pending.find(t.name);
+            if (it == pending.end()) continue;
+            const std::error_code ec = proto::kafka_error(t.error_code);
+            if (ec == kafka_errc::not_controller) {
+                last = ec;
+                detail = "broker " + std::to_string(node) + " is not the controller";
+                continue;  // asked again once metadata names the new controller
+            }
+            out[it->second].error = ec;
+            if (ec) out[it->second].error_message = t.error_message.value_or("");
+            pending.erase(it);
+        }
+    }
+    if (!pending.empty())
+        co_return outcome<std::vector<topic_outcome>>{last ? last : make_error_code(net::errc::request_timeout), detail,
+                                                      out};
+    co_return outcome<std::vector<topic_outcome>>{{}, {}, out};
+}
+
+admin_impl::op<std::vector<topic_outcome>> admin_impl::delete_topics(std::shared_ptr<admin_impl> self,
+                                                                     std::vector<std::string> names,
+                                                                     clock::time_point deadline) {
+    using request_t = proto::delete_topics_request;
+    std::vector<topic_outcome> out;
+    std::map<std::string, std::size_t> pending;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        out.push_back(topic_outcome{names[i], {}, {}});
+        pending.emplace(names[i], i);
+    }
+    std::error_code last;
+    std::string detail;
+    for (int attempt = 0; !pending.empty(); ++attempt) {
+        if (attempt > 0 && !co_await pause(self, attempt - 1, deadline)) break;
+        std::vector<std::string> wanted;
+        for (const auto& [name, index] : pending) wanted.push_back(name);
+        std::optional<std::vector<std::string>> asked(wanted);
+        auto [mec, mdetail, snap] = co_await refresh(self, std::move(asked), deadline);
+        if (mec) {
+            last = mec;
+            detail = mdetail;
+            break;
+        }
+        const std::int32_t node = controller_of(*snap, self->any_broker());
+        const std::int32_t timeout_ms =
+            static_cast<std::int32_t>(std::max<std::int64_t>(1, admin_detail::remaining(deadline).count()));
+        auto build = [&](std::int16_t version) {
+            request_t req;
+            req.timeout_ms = timeout_ms;
+            for (const auto& name : wanted) {
+                if (version >= 6) {
+                    request_t::delete_topic_state t;
+                    t.name = name;
+                    req.topics.push_back(std::move(t));
+                } else {
+                    req.topic_names.push_back(name);
+                }
+            }
+            return req;
+        };
+        auto r = co_await rpc<request_t>(self, node, deadline, build);
+        if (r.ec) {
+            last = r.ec;
+            detail = r.failure;
+            if (!worth_retry(r.ec)) break;
+            self->note_retry("DeleteTopics", r.ec, r.failure);
+            continue;
+        }
+        for (const auto& t : r.response.responses) {
+            auto it = pending.find(t.name.value_or(""));
+            if (it == pending.end()) continue;
+            const std::error_code ec = proto::kafka_error(t.error_code);
+            if (ec == kafka_errc::not_controller) {
+                last = ec;
+                detail = "broker " + std::to_string(node) + " is not the controller";
+                continue;
+            }
+            out[it->second].error = ec;
+            if (ec) out[it->second].error_message = t.error_message.value_or("");
+            pending.erase(it);
+        }
+    }
+    if (!pending.empty())
+        co_return outcome<std::vector<topic_outcome>>{last ? last : make_error_code(net::errc::request_timeout), detail,
+                                                      out};
+    co_return outcome<std::vector<topic_outcome>>{{}, {}, out};
+}
+
+admin_impl::op<std::vector<topic_listing>> admin_impl::list_topics(std::shared_ptr<admin_impl> self,
+                                                                   clock::time_point deadline) {
+    std::optional<std::vector<std::string>> every;  // nullopt: every topic
+    auto [ec, detail, snap] = co_await refresh(self, std::move(every), deadline);
+    std::vector<topic_listing> out;
+    if (ec) co_return outcome<std::vector<topic_listing>>{ec, detail, out};
+    for (const auto& [name, t] : snap->topics) {
+        if (name.empty() || t.error == kafka_errc::unknown_topic_or_partition) continue;
+        out.push_back(topic_listing{name, t.id, is_internal(t), static_cast<std::int32_t>(t.partitions.size())});
+    }
+    co_return outcome<std::vector<topic_listing>>{{}, {}, out};
+}
+
+admin_impl::op<std::vector<topic_description>> admin_impl::describe_topics(std::shared_ptr<admin_impl> self,
+                                                                           std::vector<std::string> names,
+                                                                           clock::time_point deadline) {
+    std::vector<topic_description> out;
+    for (int attempt = 0;; ++attempt) {
+        std::optional<std::vector<std::string>> asked(names);
+        auto [ec, detail, snap] = co_await refresh(self, std::move(asked), deadline);
+        if (ec) co_return outcome<std::vector<topic_description>>{ec, detail, out};
+        out.clear();
+        bool settling = false;  // a topic just created: no leaders yet
+        for (const auto& name : names) {
+            topic_description d;
+            d.name = name;
+            const topic_metadata* t = snap->topic(name);
+            if (!t) {
+                d.error = make_error_code(kafka_errc::unknown_topic_or_partition);
+            } else {
+                d.id = t->id;
+                d.internal = is_internal(*t);
+                d.error = t->error;
+                for (const auto& p : t->partitions)
+                    d.partitions.push_back(partition_description{p.partition, p.leader, p.leader_epoch, p.replicas,
+                                                                 p.isr, p.error});
+            }
+            if (d.error == kafka_errc::leader_not_available) settling = true;
+            out.push_back(std::move(d));
+        }
+        // What the broker says when the time runs out is the answer.
+        if (!settling || !co_await pause(self, attempt, deadline)) break;
+    }
+    co_return outcome<std::vector<topic_description>>{{}, {}, out};
+}
+
+admin_impl::op<std::vector<config_entry>> admin_impl::describe_topic_configs(std::shared_ptr<admin_impl> self,
+                                                                             std::string topic,
+                                                                             clock::time_point deadline) {
+    using request_t = proto::describe_configs_request;
+    constexpr std::int8_t topic_resource = 2;
+    std::vector<config_entry> out;
+    std::error_code last;
+    std::string detail;
+    for (int attempt = 0;; ++attempt) {
+        if (attempt > 0 && !co_await pause(self, attempt - 1, deadline)) break;
+        if (self->metadata_->current()->brokers.empty()) {
+            std::optional<std::vector<std::string>> no_topics(std::in_place);
+            auto [mec, mdetail, snap] = co_await refresh(self, std::move(no_topics), deadline);
+            if (mec) co_return outcome<std::vector<config_entry>>{mec, mdetail, out};
+        }
+        auto build = [&](std::int16_t) {
+            request_t req;
+            request_t::describe_configs_resource res;
+            res.resource_type = topic_resource;
+            res.resource_name = topic;
+            res.configuration_keys.reset();  // every config
+            req.resources.push_back(std::move(res));
+            return req;
+        };
+        auto r = co_await rpc<request_t>(self, self->any_broker(), deadline, build);
+        if (r.ec) {
+            last = r.ec;
+            detail = r.failure;
+            if (!worth_retry(r.ec)) break;
+            self->note_retry("DescribeConfigs", r.ec, r.failure);
+            continue;
+        }
+        if (r.response.results.size() != 1) {
+            last = make_error_code(net::errc::unexpected_response);
+            detail = "DescribeConfigs answered for " + std::to_string(r.response.results.size()) + " resources";
+            break;
+        }
+        const auto& result = r.response.results.front();
+        if (result.error_code != 0) {
+            last = proto::kafka_error(result.error_code);
+            detail = result.error_message.value_or("");
+            // An unknown topic is an answer, not a moment's trouble.
+            if (last == kafka_errc::unknown_topic_or_partition || !worth_retry(last)) break;
+            self->note_retry("DescribeConfigs", last, detail);
+            continue;
+        }
+        for (const auto& c : result.configs) {
+            config_entry e;
+            e.name = c.name;
+            e.value = c.value;
+            e.source = c.config_source >= 0 && c.config_source <= 8 ? static_cast<config_source>(c.config_source)
+                                                                     : config_source::unknown;
+            e.is_default = e.source == config_source::default_config;
+            e.read_only = c.read_only;
+            e.sensitive = c.is_sensitive;
+            if (e.sensitive) e.value.reset();  // never handed on, whatever the broker sent
+            out.push_back(std::move(e));
+        }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+        co_return outcome<std::vector<config_entry>>{{}, {}, out};
+    }
+    co_return outcome<std::vector<config_entry>>{last ? last : make_error_code(net::errc::request_timeout), detail, out};
+}
+
+} // namespace kwire
