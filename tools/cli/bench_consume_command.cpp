@@ -71,20 +71,6 @@ extern "C" void on_bench_consume_signal(int) {
     std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
 }
 
-std::uint64_t parse_number(const std::string& flag, const std::string& v, std::uint64_t min) {
-    std::uint64_t n = 0;
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size() || n < min)
-        throw usage_error(flag + " needs a whole number of at least " + std::to_string(min) + ", got '" + v + "'");
-    return n;
-}
-
-std::string fixed(double v, int digits) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
-
 std::optional<std::int64_t> position_now(consumer& c, const topic_partition& tp) {
     try {
         return c.position(tp, std::chrono::milliseconds(0));
@@ -113,16 +99,16 @@ int run_bench_consume(const std::vector<std::string>& args) {
             if (t.empty()) throw usage_error(flag + " needs a non-empty topic name");
             topics.push_back(t);
         } else if (flag == "-p" || flag == "--partition") {
-            const std::uint64_t p = parse_number(flag, need("a partition number"), 0);
+            const std::uint64_t p = parse_count(flag, need("a partition number"), 0);
             if (p > 2147483647) throw usage_error(flag + " is out of range");
             only_partitions.push_back(static_cast<std::int32_t>(p));
         } else if (flag == "-G" || flag == "--group") {
             group = need("a group id");
             if (group->empty()) throw usage_error(flag + " needs a non-empty group id");
         } else if (flag == "--count" || flag == "-c") {
-            count = parse_number(flag, need("a number of records"), 1);
+            count = parse_count(flag, need("a number of records"), 1);
         } else if (flag == "--timeout-ms") {
-            const std::uint64_t ms = parse_number(flag, need("milliseconds"), 1);
+            const std::uint64_t ms = parse_count(flag, need("milliseconds"), 1);
             if (ms > 86'400'000ull * 365) throw usage_error(flag + " is out of range");
             timeout = std::chrono::milliseconds(static_cast<std::int64_t>(ms));
         } else {

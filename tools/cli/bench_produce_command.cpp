@@ -152,20 +152,6 @@ extern "C" void on_interrupt(int) {
     std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
 }
 
-std::uint64_t parse_count(const std::string& flag, const std::string& v, std::uint64_t min) {
-    std::uint64_t n = 0;
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size() || n < min)
-        throw usage_error(flag + " needs a whole number of at least " + std::to_string(min) + ", got '" + v + "'");
-    return n;
-}
-
-std::string fixed(double v, int digits) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
-
 // Payloads: distinct random records, enough of them (16 MiB) that batches
 // never repeat one, generated once before timing.
 std::vector<std::byte> make_pool(std::size_t record_size, std::size_t& records_in_pool) {

@@ -54,6 +54,11 @@ inline net::log_callback stderr_log(const kwire::config& cfg) {
     };
 }
 
+// A whole number of at least `min` given for `flag` (usage_error otherwise),
+// and `v` printed with `digits` decimals (values.cpp).
+std::uint64_t parse_count(const std::string& flag, const std::string& v, std::uint64_t min);
+std::string fixed(double v, int digits);
+
 int run_metadata(const std::vector<std::string>& args);
 int run_produce(const std::vector<std::string>& args);
 int run_bench_produce(const std::vector<std::string>& args);

@@ -136,14 +136,6 @@ std::int32_t parse_partition(const std::string& flag, const std::string& v) {
     return p;
 }
 
-std::uint64_t parse_count(const std::string& flag, const std::string& v) {
-    std::uint64_t n = 0;
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size() || n < 1)
-        throw usage_error(flag + " needs a whole number of at least 1, got '" + v + "'");
-    return n;
-}
-
 std::string join(const std::vector<topic_partition>& parts) {
     std::string out;
     for (const auto& tp : parts) out += (out.empty() ? "" : ", ") + tp.to_string();
@@ -242,12 +234,6 @@ private:
     int error_ = 0;
 };
 
-std::string fixed(double v, int digits) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
-
 } // namespace
 
 std::vector<topic_partition> find_partitions(consumer& c, const std::vector<std::string>& topics,
@@ -330,7 +316,7 @@ int run_consume(const std::vector<std::string>& args) {
         } else if (flag == "-o" || flag == "--offset") {
             start = parse_offset(flag, need("an offset"));
         } else if (flag == "-c" || flag == "--count") {
-            limit = parse_count(flag, need("a number of records"));
+            limit = parse_count(flag, need("a number of records"), 1);
         } else if (flag == "-e" || flag == "--exit-at-end") {
             exit_at_end = true;
         } else if (flag == "-f" || flag == "--format") {

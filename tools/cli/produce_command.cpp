@@ -1,6 +1,7 @@
 // kwire produce: sends one record per line of the input files (or stdin),
 // with kcat's producer flags where kcat has one (-t, -p, -K, -H, -z, -D).
 #include "cli.hpp"
+#include "format.hpp"
 #include "json.hpp"
 
 #include "kwire/producer.hpp"
@@ -62,35 +63,9 @@ void print_help() {
         "not be read), 2 bad usage or configuration\n";
 }
 
-// Decodes \n \t \r \0 \\ and \xNN in a delimiter given on the command line.
-std::string unescape(const std::string& flag, std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '\\' || i + 1 == s.size()) {
-            out += s[i];
-            continue;
-        }
-        const char c = s[++i];
-        switch (c) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case '0': out += '\0'; break;
-        case '\\': out += '\\'; break;
-        case 'x': {
-            unsigned v = 0;
-            const char* first = s.data() + i + 1;
-            const char* last = s.data() + std::min(s.size(), i + 3);
-            const auto [end, ec] = std::from_chars(first, last, v, 16);
-            if (ec != std::errc{} || end != last || last - first != 2)
-                throw usage_error(flag + ": \\x needs two hex digits in '" + std::string(s) + "'");
-            out += static_cast<char>(v);
-            i += 2;
-            break;
-        }
-        default: throw usage_error(flag + ": unknown escape \\" + std::string(1, c) + " in '" + std::string(s) + "'");
-        }
-    }
+// A delimiter given on the command line, escapes decoded (\n, \xNN, ...).
+std::string delimiter(const std::string& flag, std::string_view s) {
+    std::string out = unescape_text(flag, s);
     if (out.empty()) throw usage_error(flag + " needs a non-empty delimiter");
     return out;
 }
@@ -204,9 +179,9 @@ int run_produce(const std::vector<std::string>& args) {
             if (p >= 0) partition = p;
             else partition.reset();
         } else if (flag == "-K" || flag == "--key-delimiter") {
-            key_delim = unescape(flag, need("a key delimiter"));
+            key_delim = delimiter(flag, need("a key delimiter"));
         } else if (flag == "-D" || flag == "--delimiter") {
-            delim = unescape(flag, need("a record delimiter"));
+            delim = delimiter(flag, need("a record delimiter"));
         } else if (flag == "-z" || flag == "--compression") {
             compression = need("a codec (none, gzip, snappy, lz4, zstd)");
         } else if (flag == "-H" || flag == "--header") {

@@ -86,7 +86,7 @@ void print_help() {
         "unknown topic) or could not be reached; 2 bad usage or configuration\n";
 }
 
-std::int32_t parse_count(const std::string& flag, const std::string& value, std::int32_t max) {
+std::int32_t parse_up_to(const std::string& flag, const std::string& value, std::int32_t max) {
     std::int32_t n = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
     if (ec != std::errc{} || end != value.data() + value.size() || n < 1 || n > max)
@@ -257,9 +257,9 @@ int run_topic(const std::vector<std::string>& args) {
         if (flag == "-t" || flag == "--topic") {
             a.topics.push_back(need("a topic name"));
         } else if (flag == "--partitions") {
-            a.partitions = parse_count(flag, need("a number"), 1'000'000);
+            a.partitions = parse_up_to(flag, need("a number"), 1'000'000);
         } else if (flag == "--replication-factor") {
-            a.replication_factor = static_cast<std::int16_t>(parse_count(flag, need("a number"), 32767));
+            a.replication_factor = static_cast<std::int16_t>(parse_up_to(flag, need("a number"), 32767));
         } else if (flag == "--config") {
             const std::string& kv = need("key=value");
             const auto eq = kv.find('=');
