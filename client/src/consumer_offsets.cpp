@@ -194,6 +194,7 @@ net::result_awaitable<std::map<topic_partition, std::pair<std::int64_t, std::int
             auto [mec, fresh] = co_await self->metadata_->async_refresh(std::move(topics), no_throw);
             if (mec) {
                 last = mec;
+                if (net::is_configuration_failure(last)) break;  // retrying cannot help
                 continue;
             }
             snap = fresh;
@@ -236,6 +237,7 @@ net::result_awaitable<std::map<topic_partition, std::pair<std::int64_t, std::int
             auto r = co_await rpc<request_t>(self, leader, net::traffic::metadata, request_t::max_version, build);
             if (r.ec) {
                 last = r.ec;
+                if (net::is_configuration_failure(last)) break;  // retrying cannot help
                 continue;
             }
             for (const auto& t : r.response.topics) {
@@ -324,6 +326,7 @@ net::result_awaitable<std::map<topic_partition, offset_and_metadata>> consumer_i
         auto [cec, coordinator] = co_await find_coordinator(self);
         if (cec) {
             last = cec;
+            if (net::is_configuration_failure(last)) break;  // retrying cannot help
             continue;
         }
         const std::string group = self->options_.group_id;
@@ -365,6 +368,7 @@ net::result_awaitable<std::map<topic_partition, offset_and_metadata>> consumer_i
             last = r.ec;
             std::lock_guard lock(self->mutex_);
             self->coordinator_ = -1;
+            if (net::is_configuration_failure(last)) break;  // retrying cannot help
             continue;
         }
         std::int16_t top_error = r.version >= 8 ? (r.response.groups.empty() ? 0 : r.response.groups[0].error_code)
@@ -426,6 +430,7 @@ net::result_awaitable<bool> consumer_impl::commit_offsets(std::shared_ptr<consum
         auto [cec, coordinator] = co_await find_coordinator(self);
         if (cec) {
             last = cec;
+            if (net::is_configuration_failure(last)) break;  // retrying cannot help
             continue;
         }
         std::int32_t generation = -1;
@@ -467,6 +472,7 @@ net::result_awaitable<bool> consumer_impl::commit_offsets(std::shared_ptr<consum
             last = r.ec;
             std::lock_guard lock(self->mutex_);
             self->coordinator_ = -1;
+            if (net::is_configuration_failure(last)) break;  // retrying cannot help
             continue;
         }
         std::error_code first;
