@@ -285,6 +285,7 @@ std::string nearest_key(std::string_view name) {
 } // namespace
 
 const std::vector<config_key_info>& config::known_keys() { return keys; }
+const std::map<std::string_view, std::string_view>& config::known_aliases() { return aliases; }
 
 config& config::set(std::string_view key, std::string_view value) {
     if (key == check_hostname_alias) {

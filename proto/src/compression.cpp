@@ -105,16 +105,16 @@ bool grow(std::vector<std::byte>& out, std::size_t used, std::size_t limit) {
     return true;
 }
 
-// Makes sure at least `need` bytes follow `used` (compression output).
-void ensure_room(std::vector<std::byte>& out, std::size_t used, std::size_t need) {
+// Makes sure at least `need` bytes follow `used` (compression output; lz4).
+[[maybe_unused]] void ensure_room(std::vector<std::byte>& out, std::size_t used, std::size_t need) {
     if (out.size() - used < need) out.resize(std::max(used + need, out.size() + out.size() / 2));
 }
 
-// Big-endian int32 helpers for the xerial framing.
-void put_be32(std::byte* p, std::uint32_t v) {
+// Big-endian int32 helpers for the xerial framing (snappy).
+[[maybe_unused]] void put_be32(std::byte* p, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (24 - 8 * i));
 }
-std::uint32_t get_be32(const std::byte* p) {
+[[maybe_unused]] std::uint32_t get_be32(const std::byte* p) {
     std::uint32_t v = 0;
     for (int i = 0; i < 4; ++i) v = (v << 8) | std::to_integer<std::uint32_t>(p[i]);
     return v;

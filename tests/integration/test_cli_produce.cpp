@@ -252,10 +252,60 @@ TEST_CASE("kwire bench produce --json: every record delivered, and the broker ho
     CHECK(after - before == count);
 }
 
+TEST_CASE("kwire bench produce --payload-file --rate: the file's lines in turn at the offered rate") {
+    const std::string topic = new_topic("kwire-cli-bench-file", 1);
+    const temp_file payloads("first\nsecond value\n\nlast-without-newline");
+    const int count = 10;
+    const auto r = test::run_command(kwire_cli + " bench produce -b " +
+                                         test::shell_quote(test::broker_env("KWIRE_BOOTSTRAP")) + pin_args() + " -t " +
+                                         topic + " --count " + std::to_string(count) + " --payload-file " +
+                                         payloads.path + " --rate 20 --json",
+                                     120);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.output.find("\"delivered\":10,") != std::string::npos);
+    // 2 rounds of (5 + 12 + 0 + 20) bytes, then "first" and "second value".
+    CHECK(r.output.find("\"bytes\":91,") != std::string::npos);
+    CHECK(r.output.find("\"rate\":20,") != std::string::npos);
+    // 10 records at 20/s take at least 9/20 s from the first send.
+    const auto at = r.output.find("\"seconds\":");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(r.output.substr(at + 10)) >= 0.44);
+    const auto stored = read_partition(topic, 0, count);
+    REQUIRE(stored.records.size() == static_cast<std::size_t>(count));
+    const std::vector<std::string> lines{"first", "second value", "", "last-without-newline"};
+    for (int i = 0; i < count; ++i) CHECK(stored.records[i].value == lines[i % 4]);
+}
+
+TEST_CASE("kwire bench e2e --json: every record comes back and the latencies are ordered") {
+    const std::string topic = new_topic("kwire-cli-bench-e2e", 2);
+    const auto r = test::run_command(kwire_cli + " bench e2e -b " + test::shell_quote(test::broker_env("KWIRE_BOOTSTRAP")) +
+                                         pin_args() + " -t " + topic + " --count 300 --rate 500 --linger-ms 1 --json",
+                                     120);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.output.find("\"records\":300,") != std::string::npos);
+    CHECK(r.output.find("\"errors\":0,") != std::string::npos);
+    auto field = [&](const std::string& name) {
+        const auto at = r.output.find("\"" + name + "\":");
+        REQUIRE(at != std::string::npos);
+        return std::stoull(r.output.substr(at + name.size() + 3));
+    };
+    const auto p50 = field("p50_us"), p99 = field("p99_us"), max = field("max_us");
+    CHECK(p50 > 0);
+    CHECK(p50 <= p99);
+    CHECK(p99 <= max);
+    // Each partition holds what was sent (300 records plus the warm-up record).
+    CHECK(read_partition(topic, 0, 0).high_watermark + read_partition(topic, 1, 0).high_watermark == 301);
+}
+
 TEST_CASE("kwire bench produce: bad options exit 2") {
     const std::string b = " -b " + test::shell_quote(test::broker_env("KWIRE_BOOTSTRAP"));
     CHECK(test::run_command(kwire_cli + " bench produce" + b + " -t t --count 5 --duration 1").exit_code == 2);
     CHECK(test::run_command(kwire_cli + " bench produce" + b + " -t t --linger-ms soon").exit_code == 2);
     CHECK(test::run_command(kwire_cli + " bench produce" + b + " --count 5").exit_code == 2);
     CHECK(test::run_command(kwire_cli + " bench nothing").exit_code == 2);
+    CHECK(test::run_command(kwire_cli + " bench produce" + b + " -t t --payload-file /nonexistent/kwire").exit_code == 2);
+    CHECK(test::run_command(kwire_cli + " bench produce" + b + " -t t --rate 0").exit_code == 2);
+    CHECK(test::run_command(kwire_cli + " bench e2e" + b + " -t t --record-size 4").exit_code == 2);
 }

@@ -52,7 +52,8 @@ void print_help() {
         "                          max.partition.fetch.bytes, queued.max.bytes,\n"
         "                          max.poll.records, isolation.level, check.crcs, ...\n"
         "  --json                  one JSON object on stdout instead of the report:\n"
-        "                          topic, records, bytes, seconds, records_per_s, mb_per_s,\n"
+        "                          client, mode, topic, records, bytes, seconds,\n"
+        "                          records_per_s, mb_per_s,\n"
         "                          timed_out, interrupted\n"
         "\n"
         "bytes counts keys and values (1 MB = 2^20 bytes, as kafka-consumer-perf-test);\n"
@@ -239,7 +240,7 @@ int run_bench_consume(const std::vector<std::string>& args) {
         else std::cerr << records << " records arrived, and the partitions had not reached their end offsets\n";
     }
     if (opts.json) {
-        std::cout << "{\"topic\":" << json_quote(topic_text) << ",\"records\":" << records << ",\"bytes\":" << bytes
+        std::cout << "{\"client\":\"kwire\",\"mode\":\"consume\",\"topic\":" << json_quote(topic_text) << ",\"records\":" << records << ",\"bytes\":" << bytes
                   << ",\"seconds\":" << fixed(seconds, 6) << ",\"records_per_s\":" << fixed(records_per_s, 1)
                   << ",\"mb_per_s\":" << fixed(mb_per_s, 3) << ",\"timed_out\":" << (timed_out ? "true" : "false")
                   << ",\"interrupted\":" << (stopped_early ? "true" : "false") << "}\n";

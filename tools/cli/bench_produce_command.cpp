@@ -1,8 +1,10 @@
 // kwire bench produce: producer throughput and send-to-acknowledgement
-// latency. Payloads come from one pool of random bytes generated before the
-// clock starts; the completion handlers record latency into a fixed
-// log-linear histogram (no allocation per record).
+// latency. Payloads come from one pool made before the clock starts (random
+// bytes, or the lines of --payload-file); the completion handlers record
+// latency into a fixed log-linear histogram (no allocation per record).
+#include "bench_payloads.hpp"
 #include "cli.hpp"
+#include "latency_histogram.hpp"
 #include "json.hpp"
 #include "progress.hpp"
 
@@ -10,19 +12,15 @@
 #include "kwire/proto/compression.hpp"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
-#include <bit>
 #include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <span>
 #include <sstream>
 #include <string>
@@ -47,8 +45,13 @@ void print_help() {
         "  -t, --topic TOPIC       topic to send to (required)\n"
         "  -p, --partition N       send every record to partition N (default: the partitioner)\n"
         "  --record-size BYTES     value size of every record (default 100; no key)\n"
+        "  --payload-file FILE     values to send instead of random bytes: one per line;\n"
+        "                          record i sends line i mod lines (Java's\n"
+        "                          ProducerPerformance reads the same format)\n"
         "  --count N               records to send (default 1000000)\n"
         "  --duration SECONDS      send for this long instead of --count\n"
+        "  --rate R                offer R records/s (default: as fast as possible), for\n"
+        "                          latency at a fixed load\n"
         "  --acks 0|1|all          acks\n"
         "  --linger-ms MS          linger.ms\n"
         "  --batch-size BYTES      batch.size\n"
@@ -57,7 +60,8 @@ void print_help() {
         "  --idempotence BOOL      enable.idempotence (true|false)\n"
         "  -X key=value, -F FILE   any other producer property; the options above win\n"
         "  --json                  one JSON object on stdout instead of the report:\n"
-        "                          topic, record_size, records, delivered, errors, bytes,\n"
+        "                          client, mode, topic, record_size (the mean with\n"
+        "                          --payload-file), records, delivered, errors, bytes,\n"
         "                          seconds, records_per_s, mb_per_s, p50_us, p99_us, p999_us,\n"
         "                          max_us, mean_us, acks, linger_ms, batch_size,\n"
         "                          compression, idempotence, interrupted\n"
@@ -73,73 +77,13 @@ void print_help() {
         "configuration\n";
 }
 
-// Latency in microseconds, log-linear: exact below 128 us, then 64 buckets
-// per power of two (each at most 1/64 wide relative to its value). Updated
-// with relaxed atomics from the completion handlers; fixed size, no
-// allocation.
-class latency_histogram {
-public:
-    static constexpr int sub_bits = 6;
-    static constexpr std::uint64_t sub_count = std::uint64_t{1} << sub_bits;  // 64
-    static constexpr int max_shift = 30;                                      // up to 2^37 us (38 hours)
-    static constexpr std::size_t bucket_count = max_shift * sub_count + 2 * sub_count;
-
-    void record(std::uint64_t us) noexcept {
-        counts_[index(us)].fetch_add(1, std::memory_order_relaxed);
-        total_.fetch_add(1, std::memory_order_relaxed);
-        sum_.fetch_add(us, std::memory_order_relaxed);
-        std::uint64_t seen = max_.load(std::memory_order_relaxed);
-        while (us > seen && !max_.compare_exchange_weak(seen, us, std::memory_order_relaxed)) {
-        }
-    }
-
-    std::uint64_t count() const noexcept { return total_.load(std::memory_order_relaxed); }
-    std::uint64_t max() const noexcept { return max_.load(std::memory_order_relaxed); }
-    double mean() const noexcept {
-        const auto n = count();
-        return n ? static_cast<double>(sum_.load(std::memory_order_relaxed)) / static_cast<double>(n) : 0.0;
-    }
-
-    // The highest value of the bucket holding the q-quantile (0 < q <= 1).
-    std::uint64_t quantile(double q) const noexcept {
-        const std::uint64_t n = count();
-        if (n == 0) return 0;
-        auto rank = static_cast<std::uint64_t>(q * static_cast<double>(n) + 0.999999);
-        rank = std::clamp<std::uint64_t>(rank, 1, n);
-        std::uint64_t seen = 0;
-        for (std::size_t i = 0; i < bucket_count; ++i) {
-            seen += counts_[i].load(std::memory_order_relaxed);
-            if (seen >= rank) return std::min(highest_in(i), max());
-        }
-        return max();
-    }
-
-private:
-    static std::size_t index(std::uint64_t us) noexcept {
-        if (us < 2 * sub_count) return static_cast<std::size_t>(us);
-        const int shift = std::bit_width(us) - (sub_bits + 1);
-        if (shift > max_shift) return bucket_count - 1;
-        return static_cast<std::size_t>(shift) * sub_count + static_cast<std::size_t>(us >> shift);
-    }
-    static std::uint64_t highest_in(std::size_t i) noexcept {
-        if (i < 2 * sub_count) return i;
-        const std::uint64_t shift = i / sub_count - 1;
-        const std::uint64_t mantissa = i - shift * sub_count;  // in [64, 128)
-        return ((mantissa + 1) << shift) - 1;
-    }
-
-    std::array<std::atomic<std::uint64_t>, bucket_count> counts_{};
-    std::atomic<std::uint64_t> total_{0};
-    std::atomic<std::uint64_t> sum_{0};
-    std::atomic<std::uint64_t> max_{0};
-};
-
 // Everything the completion handlers touch; outlives the producer.
 struct bench_state {
     latency_histogram latency;
     std::atomic<std::uint64_t> sent{0};
     std::atomic<std::uint64_t> completed{0};
     std::atomic<std::uint64_t> errors{0};
+    std::atomic<std::uint64_t> delivered_bytes{0};
     std::atomic<std::int64_t> last_completion_ns{0};  // since the start
     clock_type::time_point start;
     std::mutex error_output;
@@ -152,28 +96,14 @@ extern "C" void on_interrupt(int) {
     std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
 }
 
-// Payloads: distinct random records, enough of them (16 MiB) that batches
-// never repeat one, generated once before timing.
-std::vector<std::byte> make_pool(std::size_t record_size, std::size_t& records_in_pool) {
-    constexpr std::size_t pool_bytes = 16 * 1024 * 1024;
-    records_in_pool = record_size == 0 ? 1 : std::max<std::size_t>(2, (pool_bytes + record_size - 1) / record_size);
-    std::vector<std::byte> pool(records_in_pool * record_size);
-    std::mt19937_64 rng(std::random_device{}());
-    std::size_t i = 0;
-    for (; i + 8 <= pool.size(); i += 8) {
-        const std::uint64_t r = rng();
-        std::memcpy(pool.data() + i, &r, 8);
-    }
-    for (; i < pool.size(); ++i) pool[i] = static_cast<std::byte>(rng());
-    return pool;
-}
-
 } // namespace
 
 int run_bench_produce(const std::vector<std::string>& args) {
     std::string topic;
     std::optional<std::int32_t> partition;
     std::size_t record_size = 100;
+    std::optional<std::string> payload_file;
+    std::optional<double> rate;
     std::optional<std::uint64_t> count;
     std::optional<double> duration;
     std::vector<std::pair<std::string, std::string>> overrides;  // applied after -X/-F
@@ -193,6 +123,10 @@ int run_bench_produce(const std::vector<std::string>& args) {
         } else if (flag == "--record-size") {
             record_size = parse_count(flag, need("a size in bytes"), 0);
             if (record_size > 1024 * 1024 * 1024) throw usage_error("--record-size is at most 1 GiB");
+        } else if (flag == "--payload-file") {
+            payload_file = need("a file name");
+        } else if (flag == "--rate") {
+            rate = static_cast<double>(parse_count(flag, need("records per second"), 1));
         } else if (flag == "--count") {
             count = parse_count(flag, need("a number of records"), 1);
         } else if (flag == "--duration") {
@@ -237,8 +171,9 @@ int run_bench_produce(const std::vector<std::string>& args) {
     const auto codec = popts.compression;
     const bool idempotence = popts.idempotence;
 
-    std::size_t pool_records = 0;
-    const std::vector<std::byte> pool = make_pool(record_size, pool_records);
+    const payload_pool pool = payload_file ? payload_pool::from_file(*payload_file) : payload_pool::random(record_size);
+    const double mean_size = pool.mean_size();
+    const auto pace = std::chrono::duration<double>(rate ? 1.0 / *rate : 0.0);
 
     bench_state state;  // declared before the producer: outlives every handler
     producer p(std::move(popts));
@@ -275,13 +210,18 @@ int run_bench_produce(const std::vector<std::string>& args) {
     std::uint64_t sent = 0;
     for (;;) {
         if (interrupted) break;
+        if (rate) {
+            const auto due = state.start + std::chrono::duration_cast<clock_type::duration>(pace * static_cast<double>(sent));
+            if (clock_type::now() < due) std::this_thread::sleep_until(due);
+        }
         const auto t0 = clock_type::now();
         if (timed ? t0 >= deadline : sent >= *count) break;
-        const std::size_t slot = static_cast<std::size_t>(sent % pool_records);
-        rec.value = payload(std::span<const std::byte>(pool.data() + slot * record_size, record_size));
-        auto done = [st = &state, t0](std::error_code ec, record_metadata) {
+        const std::span<const std::byte> value = pool.at(sent);
+        rec.value = payload(value);
+        auto done = [st = &state, t0, size = value.size()](std::error_code ec, record_metadata) {
             const auto now = clock_type::now();
             if (!ec) {
+                st->delivered_bytes.fetch_add(size, std::memory_order_relaxed);
                 const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - t0).count();
                 st->latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, us)));
             } else if (st->errors.fetch_add(1, std::memory_order_relaxed) < bench_state::errors_shown) {
@@ -328,26 +268,30 @@ int run_bench_produce(const std::vector<std::string>& args) {
     double seconds = static_cast<double>(state.last_completion_ns.load(std::memory_order_relaxed)) / 1e9;
     if (seconds <= 0) seconds = std::chrono::duration<double>(clock_type::now() - state.start).count();
     const double records_per_s = static_cast<double>(delivered) / seconds;
-    const double mb_per_s = records_per_s * static_cast<double>(record_size) / (1024.0 * 1024.0);
+    const std::uint64_t bytes = state.delivered_bytes.load(std::memory_order_relaxed);
+    const double mb_per_s = static_cast<double>(bytes) / seconds / (1024.0 * 1024.0);
     const auto& lat = state.latency;
     const std::uint64_t p50 = lat.quantile(0.50), p99 = lat.quantile(0.99), p999 = lat.quantile(0.999);
     const std::string acks_text = acks == -1 ? "all" : std::to_string(acks);
     const std::string codec_text(proto::codec_name(codec));
 
     if (opts.json) {
-        std::cout << "{\"topic\":" << json_quote(topic) << ",\"record_size\":" << record_size
-                  << ",\"records\":" << sent << ",\"delivered\":" << delivered << ",\"errors\":" << errors
-                  << ",\"bytes\":" << delivered * record_size << ",\"seconds\":" << fixed(seconds, 6)
+        std::cout << "{\"client\":\"kwire\",\"mode\":\"produce\",\"topic\":" << json_quote(topic)
+                  << ",\"record_size\":" << (payload_file ? fixed(mean_size, 1) : std::to_string(record_size))
+                  << ",\"records\":" << sent
+                  << ",\"delivered\":" << delivered << ",\"errors\":" << errors << ",\"bytes\":" << bytes
+                  << ",\"seconds\":" << fixed(seconds, 6)
                   << ",\"records_per_s\":" << fixed(records_per_s, 1) << ",\"mb_per_s\":" << fixed(mb_per_s, 3)
                   << ",\"p50_us\":" << p50 << ",\"p99_us\":" << p99 << ",\"p999_us\":" << p999
                   << ",\"max_us\":" << lat.max() << ",\"mean_us\":" << fixed(lat.mean(), 1)
                   << ",\"acks\":" << json_quote(acks_text) << ",\"linger_ms\":" << linger.count()
                   << ",\"batch_size\":" << batch_size << ",\"compression\":" << json_quote(codec_text)
                   << ",\"idempotence\":" << (idempotence ? "true" : "false")
-                  << ",\"interrupted\":" << (stopped_early ? "true" : "false") << "}\n";
+                  << ",\"rate\":" << fixed(rate.value_or(0), 0) << ",\"interrupted\":" << (stopped_early ? "true" : "false") << "}\n";
     } else {
         auto ms = [](std::uint64_t us) { return fixed(static_cast<double>(us) / 1000.0, 3); };
-        std::cout << "topic " << topic << ": " << record_size << "-byte records, acks=" << acks_text
+        std::cout << "topic " << topic << ": " << fixed(mean_size, 0) << "-byte records"
+                  << (payload_file ? " (mean, from " + *payload_file + ")" : std::string()) << ", acks=" << acks_text
                   << ", linger.ms=" << linger.count() << ", batch.size=" << batch_size
                   << ", compression=" << codec_text << ", idempotence=" << (idempotence ? "true" : "false") << "\n"
                   << sent << " records in " << fixed(seconds, 3) << " s" << (stopped_early ? " (interrupted)" : "")

@@ -64,6 +64,7 @@ int run_produce(const std::vector<std::string>& args);
 int run_bench_produce(const std::vector<std::string>& args);
 int run_consume(const std::vector<std::string>& args);
 int run_bench_consume(const std::vector<std::string>& args);
+int run_bench_e2e(const std::vector<std::string>& args);
 int run_doctor(const std::vector<std::string>& args);
 int run_topic(const std::vector<std::string>& args);
 int run_group(const std::vector<std::string>& args);

@@ -59,6 +59,7 @@ void print_usage() {
                  "  consume          print records of topics or partitions, alone or in a group (kcat -C/-G style)\n"
                  "  bench produce    measure producer throughput and send-to-ack latency\n"
                  "  bench consume    measure consumer throughput (records/s, MB/s)\n"
+                 "  bench e2e        measure end-to-end latency (send to poll) at a fixed rate\n"
                  "  doctor           check step by step (resolve, TCP, TLS, SASL, brokers) why a cluster is unreachable\n"
                  "  topic            create, delete, describe (partitions, leaders, configs) and list topics\n"
                  "  group            list and describe consumer groups; committed offsets, end offsets and lag\n"
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
     if (command == "bench") {
         // Benchmarks are named by what they measure: `kwire bench produce`.
         if (args.empty() || args[0] == "-h" || args[0] == "--help") {
-            std::cout << "usage: kwire bench produce|consume [options]   (kwire bench NAME --help for its options)\n";
+            std::cout << "usage: kwire bench produce|consume|e2e [options]   (kwire bench NAME --help for its options)\n";
             return args.empty() ? exit_usage : exit_ok;
         }
         command += " " + args[0];
@@ -102,11 +103,12 @@ int main(int argc, char** argv) {
         if (command == "consume") return run_consume(args);
         if (command == "bench produce") return run_bench_produce(args);
         if (command == "bench consume") return run_bench_consume(args);
+        if (command == "bench e2e") return run_bench_e2e(args);
         if (command == "doctor") return run_doctor(args);
         if (command == "topic") return run_topic(args);
         if (command == "group") return run_group(args);
         if (command.starts_with("bench ")) {
-            std::cerr << "kwire bench: unknown benchmark '" << command.substr(6) << "' (there are: produce, consume)\n";
+            std::cerr << "kwire bench: unknown benchmark '" << command.substr(6) << "' (there are: produce, consume, e2e)\n";
             return exit_usage;
         }
         std::cerr << "kwire: unknown command '" << command << "' (see kwire --help)\n";

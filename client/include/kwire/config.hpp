@@ -47,6 +47,11 @@ public:
 
     // Every property kwire knows, with defaults and meanings.
     static const std::vector<config_key_info>& known_keys();
+    // Other spellings accepted for known keys (kafka-python's, some of
+    // librdkafka's): alias -> key. kafka-python's ssl_check_hostname
+    // (true/false) is accepted too, but is not an alias: it sets
+    // ssl.endpoint.identification.algorithm to https or none.
+    static const std::map<std::string_view, std::string_view>& known_aliases();
 
 private:
     std::map<std::string, std::string, std::less<>> values_;

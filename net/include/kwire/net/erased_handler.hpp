@@ -1,6 +1,13 @@
 // A move-only, type-erased completion handler that remembers the executor it
-// must run on (its associated executor) and keeps that executor busy until it
-// has run. Connections store these for requests still in flight.
+// must run on (its associated executor). Connections store these for requests
+// in flight, and the producer one per record, so a handler that fits (most
+// lambdas, use_future's, use_awaitable's) is stored inline: no heap
+// allocation per record.
+//
+// A handler whose executor is the component's own (the `fallback`) needs no
+// work guard: the component keeps its executor running while it holds
+// handlers. A handler bound elsewhere (a user's strand, another io_context)
+// keeps that executor busy until it has run.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -9,7 +16,8 @@
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/prefer.hpp>
 
-#include <memory>
+#include <cstddef>
+#include <new>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -19,55 +27,122 @@ namespace kwire::net {
 template <class... Args>
 class erased_handler {
 public:
-    erased_handler() = default;
+    // Room for the executor (56 bytes on x86-64) and a handler of up to ~64
+    // bytes; larger handlers go to the heap.
+    static constexpr std::size_t inline_size = 128;
+
+    erased_handler() noexcept = default;
 
     template <class Handler>
-    erased_handler(Handler&& handler, const asio::any_io_executor& fallback)
-        : impl_(std::make_unique<impl<std::decay_t<Handler>>>(std::forward<Handler>(handler), fallback)) {}
+    erased_handler(Handler&& handler, const asio::any_io_executor& fallback) {
+        using stored = bound<std::decay_t<Handler>>;
+        if constexpr (sizeof(stored) <= inline_size && alignof(stored) <= alignof(std::max_align_t) &&
+                      std::is_nothrow_move_constructible_v<stored>) {
+            ::new (static_cast<void*>(storage_)) stored(std::forward<Handler>(handler), fallback);
+            ops_ = &inline_ops<stored>;
+        } else {
+            ::new (static_cast<void*>(storage_)) stored*(new stored(std::forward<Handler>(handler), fallback));
+            ops_ = &heap_ops<stored>;
+        }
+    }
 
-    explicit operator bool() const noexcept { return impl_ != nullptr; }
+    erased_handler(erased_handler&& o) noexcept : ops_(std::exchange(o.ops_, nullptr)) {
+        if (ops_) ops_->relocate(o.storage_, storage_);
+    }
+    erased_handler& operator=(erased_handler&& o) noexcept {
+        if (this != &o) {
+            reset();
+            ops_ = std::exchange(o.ops_, nullptr);
+            if (ops_) ops_->relocate(o.storage_, storage_);
+        }
+        return *this;
+    }
+    erased_handler(const erased_handler&) = delete;
+    erased_handler& operator=(const erased_handler&) = delete;
+    ~erased_handler() { reset(); }
+
+    explicit operator bool() const noexcept { return ops_ != nullptr; }
 
     // Runs the handler on its executor. May be called once.
     void operator()(Args... args) {
-        auto taken = std::move(impl_);
-        taken->complete(std::move(args)...);
+        const ops* o = std::exchange(ops_, nullptr);
+        o->complete(storage_, std::move(args)...);
     }
 
 private:
-    struct base {
-        virtual ~base() = default;
-        virtual void complete(Args... args) = 0;
-    };
-
     template <class Handler>
-    struct impl final : base {
-        impl(Handler&& h, const asio::any_io_executor& fallback)
-            : work(asio::prefer(executor_of(h, fallback), asio::execution::outstanding_work.tracked)),
-              handler(std::move(h)) {}
+    struct bound {
+        bound(Handler&& h, const asio::any_io_executor& fallback)
+            : executor(executor_of(h, fallback)), handler(std::move(h)) {}
+        bound(const Handler& h, const asio::any_io_executor& fallback)
+            : executor(executor_of(h, fallback)), handler(h) {}
 
-        // The handler's own executor when it is an I/O executor; otherwise
-        // (e.g. use_future's, which runs inline) the fallback.
+        // The handler's own executor when it is an I/O executor (tracked, as
+        // nothing else keeps it running); otherwise (e.g. use_future's, which
+        // runs inline) the fallback.
         static asio::any_io_executor executor_of(const Handler& h, const asio::any_io_executor& fallback) {
             using associated = asio::associated_executor_t<Handler, asio::any_io_executor>;
-            if constexpr (std::is_constructible_v<asio::any_io_executor, associated>)
-                return asio::get_associated_executor(h, fallback);
-            else
+            if constexpr (std::is_constructible_v<asio::any_io_executor, associated>) {
+                asio::any_io_executor own = asio::get_associated_executor(h, fallback);
+                if (own == fallback) return own;
+                return asio::prefer(own, asio::execution::outstanding_work.tracked);
+            } else {
                 return fallback;
+            }
         }
 
-        void complete(Args... args) override {
-            auto ex = work;
-            asio::dispatch(ex, [h = std::move(handler), w = std::move(work),
-                                a = std::make_tuple(std::move(args)...)]() mutable {
+        void complete(Args&&... args) {
+            asio::any_io_executor ex = executor;
+            asio::dispatch(ex, [h = std::move(handler), a = std::make_tuple(std::move(args)...)]() mutable {
                 std::apply(std::move(h), std::move(a));
             });
         }
 
-        asio::any_io_executor work;
+        asio::any_io_executor executor;
         Handler handler;
     };
 
-    std::unique_ptr<base> impl_;
+    struct ops {
+        void (*complete)(void* storage, Args&&... args);
+        void (*relocate)(void* from, void* to) noexcept;  // move-construct at `to`, destroy `from`
+        void (*destroy)(void* storage) noexcept;
+    };
+
+    template <class Stored>
+    static constexpr ops inline_ops{
+        [](void* s, Args&&... args) {
+            // Moved out before it runs, so the handler may destroy what holds us.
+            Stored taken(std::move(*static_cast<Stored*>(s)));
+            static_cast<Stored*>(s)->~Stored();
+            taken.complete(std::move(args)...);
+        },
+        [](void* from, void* to) noexcept {
+            ::new (to) Stored(std::move(*static_cast<Stored*>(from)));
+            static_cast<Stored*>(from)->~Stored();
+        },
+        [](void* s) noexcept { static_cast<Stored*>(s)->~Stored(); },
+    };
+
+    template <class Stored>
+    static constexpr ops heap_ops{
+        [](void* s, Args&&... args) {
+            Stored* taken = *static_cast<Stored**>(s);
+            struct deleter {
+                Stored* p;
+                ~deleter() { delete p; }
+            } owner{taken};
+            taken->complete(std::move(args)...);
+        },
+        [](void* from, void* to) noexcept { ::new (to) Stored*(*static_cast<Stored**>(from)); },
+        [](void* s) noexcept { delete *static_cast<Stored**>(s); },
+    };
+
+    void reset() noexcept {
+        if (const ops* o = std::exchange(ops_, nullptr)) o->destroy(storage_);
+    }
+
+    const ops* ops_ = nullptr;
+    alignas(std::max_align_t) unsigned char storage_[inline_size];
 };
 
 } // namespace kwire::net
