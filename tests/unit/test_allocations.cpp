@@ -1,9 +1,10 @@
 // Counts heap allocations to show that the producer and consumer hot paths do
 // not allocate per record once warm.
 //
-// This file replaces the global operator new/delete for the whole test binary;
-// the replacements only add a thread-local counter (read as deltas, on the
-// test's own thread) on top of malloc/free.
+// Counted by support/allocation_counter (read as deltas, on the test's own
+// thread).
+#include "support/allocation_counter.hpp"
+
 #include "kwire/proto/record_batch_builder.hpp"
 #include "kwire/proto/record_batch_reader.hpp"
 
@@ -14,62 +15,6 @@
 #include <new>
 #include <string>
 #include <vector>
-
-namespace {
-thread_local std::size_t allocation_count = 0;
-
-void* counted_alloc(std::size_t n) {
-    ++allocation_count;
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* counted_alloc_aligned(std::size_t n, std::align_val_t al) {
-    ++allocation_count;
-    const auto a = static_cast<std::size_t>(al);
-    const std::size_t rounded = ((n ? n : 1) + a - 1) / a * a;
-    if (void* p = std::aligned_alloc(a, rounded)) return p;
-    throw std::bad_alloc();
-}
-} // namespace
-
-void* operator new(std::size_t n) { return counted_alloc(n); }
-void* operator new[](std::size_t n) { return counted_alloc(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    ++allocation_count;
-    return std::malloc(n ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-    ++allocation_count;
-    return std::malloc(n ? n : 1);
-}
-void* operator new(std::size_t n, std::align_val_t al) { return counted_alloc_aligned(n, al); }
-void* operator new[](std::size_t n, std::align_val_t al) { return counted_alloc_aligned(n, al); }
-void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-    try {
-        return counted_alloc_aligned(n, al);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-    try {
-        return counted_alloc_aligned(n, al);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 
 using namespace kwire::proto;
 
@@ -129,9 +74,9 @@ TEST_CASE("allocations: a reused builder appends records without allocating") {
         record_batch_builder b;
         w.fill(b, codec);  // warm up: storage, compression contexts
         w.fill(b, codec);
-        const std::size_t before = allocation_count;
+        const std::size_t before = kwire::test::thread_allocations();
         w.fill(b, codec);
-        const std::size_t delta = allocation_count - before;
+        const std::size_t delta = kwire::test::thread_allocations() - before;
         CHECK(b.record_count() == records_per_batch);
         // Zero when uncompressed; a codec may allocate O(1) per batch, never per
         // record — except libsnappy, which allocates its working memory on each
@@ -156,9 +101,9 @@ TEST_CASE("allocations: reading records from a buffer does not allocate") {
         record_batch_reader r;
         const std::size_t expect = read_everything(r, wire);  // warm up (decompression scratch)
         CHECK_FALSE(r.error());
-        const std::size_t before = allocation_count;
+        const std::size_t before = kwire::test::thread_allocations();
         const std::size_t got = read_everything(r, wire);
-        const std::size_t delta = allocation_count - before;
+        const std::size_t delta = kwire::test::thread_allocations() - before;
         CHECK(got == expect);
         CHECK_FALSE(r.error());
         if (codec == compression_codec::none) CHECK(delta == 0);
