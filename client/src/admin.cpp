@@ -6,6 +6,7 @@
 #include "kwire/connection_config.hpp"
 #include "kwire/proto/messages/create_topics.hpp"
 #include "kwire/proto/messages/delete_topics.hpp"
+#include "kwire/proto/topic_deletion.hpp"
 #include "kwire/proto/messages/describe_configs.hpp"
 
 #include <asio/executor_work_guard.hpp>
@@ -87,61 +88,35 @@ admin::~admin() {
 }
 
 std::vector<topic_outcome> admin::create_topics(const std::vector<new_topic>& topics, duration timeout, bool validate_only) {
-    return impl_->run<std::vector<topic_outcome>>(
-        "create topics", timeout, [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
-            return admin_impl::create_topics(std::move(self), topics, validate_only, deadline);
-        });
+    return impl_->run("create topics", timeout, &admin_impl::create_topics, topics, validate_only);
 }
 
 std::vector<topic_outcome> admin::delete_topics(const std::vector<std::string>& names, duration timeout) {
-    return impl_->run<std::vector<topic_outcome>>(
-        "delete topics", timeout, [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
-            return admin_impl::delete_topics(std::move(self), names, deadline);
-        });
+    return impl_->run("delete topics", timeout, &admin_impl::delete_topics, names);
 }
 
 std::vector<topic_listing> admin::list_topics(duration timeout) {
-    return impl_->run<std::vector<topic_listing>>(
-        "list topics", timeout, [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
-            return admin_impl::list_topics(std::move(self), deadline);
-        });
+    return impl_->run("list topics", timeout, &admin_impl::list_topics);
 }
 
 std::vector<topic_description> admin::describe_topics(const std::vector<std::string>& names, duration timeout) {
-    return impl_->run<std::vector<topic_description>>(
-        "describe topics", timeout, [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
-            return admin_impl::describe_topics(std::move(self), names, deadline);
-        });
+    return impl_->run("describe topics", timeout, &admin_impl::describe_topics, names);
 }
 
 std::vector<config_entry> admin::describe_topic_configs(const std::string& topic, duration timeout) {
-    return impl_->run<std::vector<config_entry>>(
-        "describe configs of topic '" + topic + "'", timeout,
-        [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
-            return admin_impl::describe_topic_configs(std::move(self), topic, deadline);
-        });
+    return impl_->run("describe configs of topic '" + topic + "'", timeout, &admin_impl::describe_topic_configs, topic);
 }
 
 std::vector<group_listing> admin::list_groups(duration timeout) {
-    return impl_->run<std::vector<group_listing>>(
-        "list groups", timeout, [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
-            return admin_impl::list_groups(std::move(self), deadline);
-        });
+    return impl_->run("list groups", timeout, &admin_impl::list_groups);
 }
 
 std::vector<group_description> admin::describe_groups(const std::vector<std::string>& group_ids, duration timeout) {
-    return impl_->run<std::vector<group_description>>(
-        "describe groups", timeout, [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
-            return admin_impl::describe_groups(std::move(self), group_ids, deadline);
-        });
+    return impl_->run("describe groups", timeout, &admin_impl::describe_groups, group_ids);
 }
 
 std::vector<group_partition_offsets> admin::list_group_offsets(const std::string& group_id, duration timeout) {
-    return impl_->run<std::vector<group_partition_offsets>>(
-        "offsets of group '" + group_id + "'", timeout,
-        [&](std::shared_ptr<admin_impl> self, admin_impl::clock::time_point deadline) {
-            return admin_impl::list_group_offsets(std::move(self), group_id, deadline);
-        });
+    return impl_->run("offsets of group '" + group_id + "'", timeout, &admin_impl::list_group_offsets, group_id);
 }
 
 // --- shared machinery -------------------------------------------------------------
@@ -151,12 +126,6 @@ admin_impl::admin_impl(asio::any_io_executor ex, admin_options options)
       pool_(net::broker_pool::create(std::move(ex), options_.connection,
                                      net::backoff_options{options_.reconnect_backoff, options_.reconnect_backoff_max})),
       metadata_(cluster_metadata::create(pool_, options_.bootstrap)) {}
-
-std::int32_t admin_impl::any_broker() const {
-    const auto snap = metadata_->current();
-    if (snap->brokers.empty()) return net::broker_pool::bootstrap_node;
-    return snap->brokers.begin()->first;
-}
 
 void admin_impl::note_retry(const std::string& what, const std::error_code& ec, const std::string& detail) const {
     options_.connection.log.log(net::log_level::debug, net::log_context::protocol, [&] {
@@ -177,15 +146,15 @@ asio::awaitable<bool> admin_impl::pause(std::shared_ptr<admin_impl> self, int at
 admin_impl::op<cluster_metadata::snapshot_ptr> admin_impl::refresh(std::shared_ptr<admin_impl> self,
                                                                    std::optional<std::vector<std::string>> topics,
                                                                    clock::time_point deadline) {
-    for (int attempt = 0;; ++attempt) {
+    using attempt_t = admin_detail::attempt<cluster_metadata::snapshot_ptr>;
+    auto once = [&]() -> asio::awaitable<attempt_t> {
         auto wanted = topics;
         auto [ec, snap] = co_await self->metadata_->async_refresh(std::move(wanted), no_throw);
-        if (!ec) co_return outcome<cluster_metadata::snapshot_ptr>{{}, {}, snap};
-        const std::string failure = self->metadata_->last_failure();
-        self->note_retry("metadata", ec, failure);
-        if (!co_await pause(self, attempt, deadline))
-            co_return outcome<cluster_metadata::snapshot_ptr>{ec, failure, snap};
-    }
+        if (!ec) co_return attempt_t{{}, {}, snap};
+        co_return attempt_t{ec, self->metadata_->last_failure(), snap, true};
+    };
+    const std::string what = "metadata";
+    co_return co_await retrying<cluster_metadata::snapshot_ptr>(self, what, deadline, once);
 }
 
 // --- topics -------------------------------------------------------------------------
@@ -201,153 +170,106 @@ bool is_internal(const topic_metadata& t) {
            t.name == "__share_group_state";
 }
 
-std::int32_t controller_of(const cluster_snapshot& snap, std::int32_t fallback) {
+std::optional<std::int32_t> controller_of(const cluster_snapshot& snap) {
     if (snap.controller_id >= 0 && snap.brokers.count(snap.controller_id)) return snap.controller_id;
-    return fallback;
+    return std::nullopt;
 }
+
+// Each topic's answer in a CreateTopics or DeleteTopics response.
+const auto& topic_results(const proto::create_topics_response& r) { return r.topics; }
+const auto& topic_results(const proto::delete_topics_response& r) { return r.responses; }
+const std::string& name_of(const proto::create_topics_response::creatable_topic_result& t) { return t.name; }
+std::string name_of(const proto::delete_topics_response::deletable_topic_result& t) { return t.name.value_or(""); }
 
 } // namespace
 
-admin_impl::op<std::vector<topic_outcome>> admin_impl::create_topics(std::shared_ptr<admin_impl> self,
-                                                                     std::vector<new_topic> topics, bool validate_only,
-                                                                     clock::time_point deadline) {
-    using request_t = proto::create_topics_request;
+template <class Request, class Build>
+admin_impl::op<std::vector<topic_outcome>> admin_impl::at_controller(std::shared_ptr<admin_impl> self,
+                                                                    clock::time_point deadline,
+                                                                    std::vector<std::string> names, std::string what,
+                                                                    Build build) {
     std::vector<topic_outcome> out;
     std::map<std::string, std::size_t> pending;  // name -> index in out
-    for (std::size_t i = 0; i < topics.size(); ++i) {
-        out.push_back(topic_outcome{topics[i].name, {}, {}});
-        pending.emplace(topics[i].name, i);
-    }
-    std::error_code last;
-    std::string detail;
-    for (int attempt = 0; !pending.empty(); ++attempt) {
-        if (attempt > 0 && !co_await pause(self, attempt - 1, deadline)) break;
-        std::vector<std::string> names;
-        for (const auto& [name, index] : pending) names.push_back(name);
-        std::optional<std::vector<std::string>> asked(std::move(names));
-        auto [mec, mdetail, snap] = co_await refresh(self, std::move(asked), deadline);
-        if (mec) {
-            last = mec;
-            detail = mdetail;
-            break;
-        }
-        const std::int32_t node = controller_of(*snap, self->any_broker());
-        const std::int32_t timeout_ms =
-            static_cast<std::int32_t>(std::max<std::int64_t>(1, admin_detail::remaining(deadline).count()));
-        auto build = [&](std::int16_t) {
-            request_t req;
-            req.timeout_ms = timeout_ms;
-            req.validate_only = validate_only;
-            for (const auto& [name, index] : pending) {
-                const new_topic& t = topics[index];
-                request_t::creatable_topic ct;
-                ct.name = t.name;
-                ct.num_partitions = t.partitions;
-                ct.replication_factor = t.replication_factor;
-                for (const auto& [key, value] : t.configs) {
-                    request_t::creatable_topic_config c;
-                    c.name = key;
-                    c.value = value;
-                    ct.configs.push_back(std::move(c));
-                }
-                req.topics.push_back(std::move(ct));
-            }
-            return req;
-        };
-        auto r = co_await rpc<request_t>(self, node, deadline, build);
-        if (r.ec) {
-            last = r.ec;
-            detail = r.failure;
-            if (!worth_retry(r.ec)) break;
-            self->note_retry("CreateTopics", r.ec, r.failure);
-            continue;
-        }
-        for (const auto& t : r.response.topics) {
-            auto it = pending.find(t.name);
-            if (it == pending.end()) continue;
-            const std::error_code ec = proto::kafka_error(t.error_code);
-            if (ec == kafka_errc::not_controller) {
-                last = ec;
-                detail = "broker " + std::to_string(node) + " is not the controller";
-                continue;  // asked again once metadata names the new controller
-            }
-            out[it->second].error = ec;
-            if (ec) out[it->second].error_message = t.error_message.value_or("");
-            pending.erase(it);
-        }
-    }
-    if (!pending.empty())
-        co_return outcome<std::vector<topic_outcome>>{last ? last : make_error_code(net::errc::request_timeout), detail,
-                                                      out};
-    co_return outcome<std::vector<topic_outcome>>{{}, {}, out};
-}
-
-admin_impl::op<std::vector<topic_outcome>> admin_impl::delete_topics(std::shared_ptr<admin_impl> self,
-                                                                     std::vector<std::string> names,
-                                                                     clock::time_point deadline) {
-    using request_t = proto::delete_topics_request;
-    std::vector<topic_outcome> out;
-    std::map<std::string, std::size_t> pending;
     for (std::size_t i = 0; i < names.size(); ++i) {
         out.push_back(topic_outcome{names[i], {}, {}});
         pending.emplace(names[i], i);
     }
-    std::error_code last;
-    std::string detail;
-    for (int attempt = 0; !pending.empty(); ++attempt) {
-        if (attempt > 0 && !co_await pause(self, attempt - 1, deadline)) break;
+    using attempt_t = admin_detail::attempt<bool>;
+    auto once = [&]() -> asio::awaitable<attempt_t> {
         std::vector<std::string> wanted;
         for (const auto& [name, index] : pending) wanted.push_back(name);
         std::optional<std::vector<std::string>> asked(wanted);
         auto [mec, mdetail, snap] = co_await refresh(self, std::move(asked), deadline);
-        if (mec) {
-            last = mec;
-            detail = mdetail;
-            break;
-        }
-        const std::int32_t node = controller_of(*snap, self->any_broker());
-        const std::int32_t timeout_ms =
-            static_cast<std::int32_t>(std::max<std::int64_t>(1, admin_detail::remaining(deadline).count()));
-        auto build = [&](std::int16_t version) {
-            request_t req;
-            req.timeout_ms = timeout_ms;
-            for (const auto& name : wanted) {
-                if (version >= 6) {
-                    request_t::delete_topic_state t;
-                    t.name = name;
-                    req.topics.push_back(std::move(t));
-                } else {
-                    req.topic_names.push_back(name);
-                }
-            }
-            return req;
-        };
-        auto r = co_await rpc<request_t>(self, node, deadline, build);
-        if (r.ec) {
-            last = r.ec;
-            detail = r.failure;
-            if (!worth_retry(r.ec)) break;
-            self->note_retry("DeleteTopics", r.ec, r.failure);
-            continue;
-        }
-        for (const auto& t : r.response.responses) {
-            auto it = pending.find(t.name.value_or(""));
+        if (mec) co_return attempt_t{mec, mdetail};
+        const std::int32_t timeout_ms = admin_detail::remaining_ms(deadline);
+        auto request = [&](std::int16_t version) { return build(wanted, version, timeout_ms); };
+        // Another broker forwards to the controller when it cannot be reached.
+        auto r = co_await rpc_any<Request>(self, deadline, request, controller_of(*snap));
+        if (r.ec) co_return admin_detail::failed<bool>(r);
+        attempt_t left{make_error_code(net::errc::unexpected_response), "topics missing from the answer", false, true};
+        for (const auto& t : topic_results(r.response)) {
+            auto it = pending.find(name_of(t));
             if (it == pending.end()) continue;
             const std::error_code ec = proto::kafka_error(t.error_code);
             if (ec == kafka_errc::not_controller) {
-                last = ec;
-                detail = "broker " + std::to_string(node) + " is not the controller";
+                // Asked again once metadata names the new controller.
+                left.ec = ec;
+                left.detail = "broker " + std::to_string(r.node) + " is not the controller";
                 continue;
             }
             out[it->second].error = ec;
             if (ec) out[it->second].error_message = t.error_message.value_or("");
             pending.erase(it);
         }
+        co_return pending.empty() ? attempt_t{} : left;
+    };
+    auto [ec, detail, done] = co_await retrying<bool>(self, what, deadline, once);
+    co_return outcome<std::vector<topic_outcome>>{ec, detail, out};
+}
+
+admin_impl::op<std::vector<topic_outcome>> admin_impl::create_topics(std::shared_ptr<admin_impl> self,
+                                                                     clock::time_point deadline,
+                                                                     std::vector<new_topic> topics, bool validate_only) {
+    using request_t = proto::create_topics_request;
+    std::vector<std::string> names;
+    std::map<std::string, const new_topic*> by_name;
+    for (const auto& t : topics) {
+        names.push_back(t.name);
+        by_name.emplace(t.name, &t);
     }
-    if (!pending.empty())
-        co_return outcome<std::vector<topic_outcome>>{last ? last : make_error_code(net::errc::request_timeout), detail,
-                                                      out};
-    co_return outcome<std::vector<topic_outcome>>{{}, {}, out};
+    auto build = [&](const std::vector<std::string>& pending, std::int16_t, std::int32_t timeout_ms) {
+        request_t req;
+        req.timeout_ms = timeout_ms;
+        req.validate_only = validate_only;
+        for (const auto& name : pending) {
+            const new_topic& t = *by_name.at(name);
+            request_t::creatable_topic ct;
+            ct.name = t.name;
+            ct.num_partitions = t.partitions;
+            ct.replication_factor = t.replication_factor;
+            for (const auto& [key, value] : t.configs) {
+                request_t::creatable_topic_config c;
+                c.name = key;
+                c.value = value;
+                ct.configs.push_back(std::move(c));
+            }
+            req.topics.push_back(std::move(ct));
+        }
+        return req;
+    };
+    const std::string what = "CreateTopics";
+    co_return co_await at_controller<request_t>(self, deadline, std::move(names), what, build);
+}
+
+admin_impl::op<std::vector<topic_outcome>> admin_impl::delete_topics(std::shared_ptr<admin_impl> self,
+                                                                     clock::time_point deadline,
+                                                                     std::vector<std::string> names) {
+    using request_t = proto::delete_topics_request;
+    auto build = [](const std::vector<std::string>& pending, std::int16_t version, std::int32_t timeout_ms) {
+        return proto::make_delete_topics_request(pending, version, timeout_ms);
+    };
+    const std::string what = "DeleteTopics";
+    co_return co_await at_controller<request_t>(self, deadline, std::move(names), what, build);
 }
 
 admin_impl::op<std::vector<topic_listing>> admin_impl::list_topics(std::shared_ptr<admin_impl> self,
@@ -364,8 +286,8 @@ admin_impl::op<std::vector<topic_listing>> admin_impl::list_topics(std::shared_p
 }
 
 admin_impl::op<std::vector<topic_description>> admin_impl::describe_topics(std::shared_ptr<admin_impl> self,
-                                                                           std::vector<std::string> names,
-                                                                           clock::time_point deadline) {
+                                                                           clock::time_point deadline,
+                                                                           std::vector<std::string> names) {
     std::vector<topic_description> out;
     for (int attempt = 0;; ++attempt) {
         std::optional<std::vector<std::string>> asked(names);
@@ -397,51 +319,35 @@ admin_impl::op<std::vector<topic_description>> admin_impl::describe_topics(std::
 }
 
 admin_impl::op<std::vector<config_entry>> admin_impl::describe_topic_configs(std::shared_ptr<admin_impl> self,
-                                                                             std::string topic,
-                                                                             clock::time_point deadline) {
+                                                                             clock::time_point deadline,
+                                                                             std::string topic) {
     using request_t = proto::describe_configs_request;
+    using attempt_t = admin_detail::attempt<std::vector<config_entry>>;
     constexpr std::int8_t topic_resource = 2;
-    std::vector<config_entry> out;
-    std::error_code last;
-    std::string detail;
-    for (int attempt = 0;; ++attempt) {
-        if (attempt > 0 && !co_await pause(self, attempt - 1, deadline)) break;
-        if (self->metadata_->current()->brokers.empty()) {
-            std::optional<std::vector<std::string>> no_topics(std::in_place);
-            auto [mec, mdetail, snap] = co_await refresh(self, std::move(no_topics), deadline);
-            if (mec) co_return outcome<std::vector<config_entry>>{mec, mdetail, out};
-        }
-        auto build = [&](std::int16_t) {
-            request_t req;
-            request_t::describe_configs_resource res;
-            res.resource_type = topic_resource;
-            res.resource_name = topic;
-            res.configuration_keys.reset();  // every config
-            req.resources.push_back(std::move(res));
-            return req;
-        };
-        auto r = co_await rpc<request_t>(self, self->any_broker(), deadline, build);
-        if (r.ec) {
-            last = r.ec;
-            detail = r.failure;
-            if (!worth_retry(r.ec)) break;
-            self->note_retry("DescribeConfigs", r.ec, r.failure);
-            continue;
-        }
-        if (r.response.results.size() != 1) {
-            last = make_error_code(net::errc::unexpected_response);
-            detail = "DescribeConfigs answered for " + std::to_string(r.response.results.size()) + " resources";
-            break;
-        }
+    auto build = [&](std::int16_t) {
+        request_t req;
+        request_t::describe_configs_resource res;
+        res.resource_type = topic_resource;
+        res.resource_name = topic;
+        res.configuration_keys.reset();  // every config
+        req.resources.push_back(std::move(res));
+        return req;
+    };
+    auto once = [&]() -> asio::awaitable<attempt_t> {
+        auto r = co_await rpc_any<request_t>(self, deadline, build);
+        if (r.ec) co_return admin_detail::failed<std::vector<config_entry>>(r);
+        if (r.response.results.size() != 1)
+            co_return attempt_t{make_error_code(net::errc::unexpected_response),
+                                "DescribeConfigs answered for " + std::to_string(r.response.results.size()) +
+                                    " resources"};
         const auto& result = r.response.results.front();
         if (result.error_code != 0) {
-            last = proto::kafka_error(result.error_code);
-            detail = result.error_message.value_or("");
+            const std::error_code ec = proto::kafka_error(result.error_code);
             // An unknown topic is an answer, not a moment's trouble.
-            if (last == kafka_errc::unknown_topic_or_partition || !worth_retry(last)) break;
-            self->note_retry("DescribeConfigs", last, detail);
-            continue;
+            co_return attempt_t{ec, result.error_message.value_or(""), {},
+                                ec != kafka_errc::unknown_topic_or_partition && worth_retry(ec)};
         }
+        std::vector<config_entry> out;
         for (const auto& c : result.configs) {
             config_entry e;
             e.name = c.name;
@@ -455,9 +361,10 @@ admin_impl::op<std::vector<config_entry>> admin_impl::describe_topic_configs(std
             out.push_back(std::move(e));
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-        co_return outcome<std::vector<config_entry>>{{}, {}, out};
-    }
-    co_return outcome<std::vector<config_entry>>{last ? last : make_error_code(net::errc::request_timeout), detail, out};
+        co_return attempt_t{{}, {}, std::move(out)};
+    };
+    const std::string what = "DescribeConfigs";
+    co_return co_await retrying<std::vector<config_entry>>(self, what, deadline, once);
 }
 
 } // namespace kwire

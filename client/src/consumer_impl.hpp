@@ -13,15 +13,14 @@
 #pragma once
 
 #include "fetch_session.hpp"
+#include "rpc_support.hpp"
 
 #include "kwire/cluster_metadata.hpp"
 #include "kwire/consumer.hpp"
 #include "kwire/net/async_spawn.hpp"
 #include "kwire/proto/record_batch_reader.hpp"
 
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include <condition_variable>
 #include <deque>
@@ -35,16 +34,9 @@
 namespace kwire {
 
 namespace consumer_detail {
-using clock = std::chrono::steady_clock;
-inline constexpr auto no_throw = asio::experimental::as_tuple(asio::use_awaitable);
-
-template <class Response>
-struct rpc_result {
-    std::error_code ec;
-    std::int16_t version = -1;
-    Response response;
-    std::string failure;  // which broker, which step
-};
+using client_detail::clock;
+using client_detail::no_throw;
+using client_detail::rpc_result;
 } // namespace consumer_detail
 
 struct aborted_transaction {
@@ -263,14 +255,14 @@ asio::awaitable<consumer_detail::rpc_result<typename Request::response_type>> co
     std::shared_ptr<consumer_impl> self, std::int32_t node, net::traffic kind, std::int16_t max_version, Build build,
     std::optional<std::chrono::milliseconds> timeout) {
     consumer_detail::rpc_result<typename Request::response_type> out;
+    out.node = node;
     auto [ec, ready] = co_await self->pool_->async_get(node, kind, consumer_detail::no_throw);
     if (ec) {
         out.ec = ec;
         out.failure = ready.failure.empty() ? ec.message() : ready.failure;
         co_return out;
     }
-    const std::int16_t newest = std::min<std::int16_t>(
-        max_version, Request::latest_version_unstable ? Request::max_version - 1 : Request::max_version);
+    const std::int16_t newest = client_detail::newest_version<Request>(max_version);
     const std::int16_t oldest = std::max<std::int16_t>(Request::min_version, self->oldest_version_for(Request::api_key));
     const auto version = ready.versions.choose(Request::api_key, {oldest, newest});
     if (!version) {

@@ -2,15 +2,14 @@
 // auto.offset.reset through ListOffsets), OffsetFetch and OffsetCommit at the
 // group coordinator, and timestamp lookups.
 #include "consumer_impl.hpp"
+#include "shared_requests.hpp"
 
 #include "kwire/proto/kafka_error.hpp"
-#include "kwire/proto/messages/find_coordinator.hpp"
 #include "kwire/proto/messages/heartbeat.hpp"
 #include "kwire/proto/messages/join_group.hpp"
 #include "kwire/proto/messages/leave_group.hpp"
 #include "kwire/proto/messages/list_offsets.hpp"
 #include "kwire/proto/messages/offset_commit.hpp"
-#include "kwire/proto/messages/offset_fetch.hpp"
 #include "kwire/proto/messages/sync_group.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -23,8 +22,8 @@ namespace {
 using consumer_detail::no_throw;
 using proto::kafka_errc;
 
-// OffsetCommit and OffsetFetch name topics; v10 (topic ids) is not used.
-constexpr std::int16_t offsets_by_name = 9;
+// OffsetCommit names topics; v10 (topic ids) is not used.
+constexpr std::int16_t commit_by_name = 9;
 
 bool coordinator_moved(kafka_errc e) {
     return e == kafka_errc::not_coordinator || e == kafka_errc::coordinator_not_available;
@@ -217,22 +216,7 @@ net::result_awaitable<std::map<topic_partition, std::pair<std::int64_t, std::int
         for (const auto& [leader, query] : by_leader) {
             const std::int8_t isolation = self->options_.isolation == isolation_level::read_committed ? 1 : 0;
             auto build = [&query, isolation](std::int16_t) {
-                request_t req;
-                req.replica_id = -1;
-                req.isolation_level = isolation;
-                req.timeout_ms = 30000;
-                for (const auto& [tp, ts] : query) {
-                    if (req.topics.empty() || req.topics.back().name != tp.topic) {
-                        request_t::list_offsets_topic t;
-                        t.name = tp.topic;
-                        req.topics.push_back(std::move(t));
-                    }
-                    request_t::list_offsets_partition p;
-                    p.partition_index = tp.partition;
-                    p.timestamp = ts;
-                    req.topics.back().partitions.push_back(p);
-                }
-                return req;
+                return client_detail::make_list_offsets_request(query, isolation, 30000);
             };
             auto r = co_await rpc<request_t>(self, leader, net::traffic::metadata, request_t::max_version, build);
             if (r.ec) {
@@ -262,13 +246,7 @@ net::result_awaitable<std::int32_t> consumer_impl::find_coordinator(std::shared_
         if (self->coordinator_ >= 0) co_return std::pair{std::error_code{}, self->coordinator_};
     }
     const std::string group = self->options_.group_id;
-    auto build = [&group](std::int16_t version) {
-        request_t req;
-        req.key_type = 0;
-        if (version >= 4) req.coordinator_keys.push_back(group);
-        else req.key = group;
-        return req;
-    };
+    auto build = [&group](std::int16_t version) { return client_detail::make_find_coordinator_request(group, version); };
     // Any broker can answer, but not a bootstrap address that is down:
     // metadata (which walks the bootstrap list) names the live brokers first.
     if (self->metadata_->current()->brokers.empty()) {
@@ -276,40 +254,25 @@ net::result_awaitable<std::int32_t> consumer_impl::find_coordinator(std::shared_
         auto [mec, snap] = co_await self->metadata_->async_refresh(std::move(no_topics), no_throw);
         if (mec) co_return std::pair{mec, std::int32_t(-1)};
     }
-    std::vector<std::int32_t> brokers;
-    for (const auto& [id, b] : self->metadata_->current()->brokers) brokers.push_back(id);
-    if (brokers.empty()) brokers.push_back(net::broker_pool::bootstrap_node);
-    std::rotate(brokers.begin(), brokers.begin() + static_cast<std::ptrdiff_t>(self->next_coordinator_query_++ % brokers.size()),
-                brokers.end());
-    consumer_detail::rpc_result<request_t::response_type> r;
-    for (const std::int32_t broker : brokers) {
-        r = co_await rpc<request_t>(self, broker, net::traffic::metadata, request_t::max_version, build);
-        if (!r.ec || !net::is_retriable(r.ec)) break;  // a broker down: ask the next
-    }
+    auto brokers = client_detail::brokers_in_turn(*self->metadata_->current(), self->next_coordinator_query_++);
+    auto ask = [&](std::int32_t broker) {
+        return rpc<request_t>(self, broker, net::traffic::metadata, request_t::max_version, build);
+    };
+    auto r = co_await client_detail::first_answer<consumer_detail::rpc_result<request_t::response_type>>(
+        std::move(brokers), ask);
     if (r.ec) co_return std::pair{r.ec, std::int32_t(-1)};
-    std::int16_t error = r.response.error_code;
-    std::int32_t node = r.response.node_id;
-    std::string host = r.response.host;
-    std::int32_t port = r.response.port;
-    if (r.version >= 4) {
-        if (r.response.coordinators.empty()) co_return std::pair{make_error_code(net::errc::unexpected_response), std::int32_t(-1)};
-        const auto& c = r.response.coordinators.front();
-        error = c.error_code;
-        node = c.node_id;
-        host = c.host;
-        port = c.port;
-    }
-    if (error != 0) co_return std::pair{proto::kafka_error(error), std::int32_t(-1)};
-    self->pool_->set_address(node, host, std::to_string(port));
+    const auto c = client_detail::read_coordinator(r.response, r.version);
+    if (c.ec) co_return std::pair{c.ec, std::int32_t(-1)};
+    self->pool_->set_address(c.node, c.host, std::to_string(c.port));
     {
         std::lock_guard lock(self->mutex_);
-        self->coordinator_ = node;
+        self->coordinator_ = c.node;
     }
     self->options_.connection.log.log(net::log_level::debug, net::log_context::consumer, [&] {
-        return "group " + group + ": coordinator is broker " + std::to_string(node) + " (" + host + ":" +
-               std::to_string(port) + ")";
+        return "group " + group + ": coordinator is broker " + std::to_string(c.node) + " (" + c.host + ":" +
+               std::to_string(c.port) + ")";
     });
-    co_return std::pair{std::error_code{}, node};
+    co_return std::pair{std::error_code{}, c.node};
 }
 
 net::result_awaitable<std::map<topic_partition, offset_and_metadata>> consumer_impl::fetch_committed(
@@ -317,6 +280,8 @@ net::result_awaitable<std::map<topic_partition, offset_and_metadata>> consumer_i
     using request_t = proto::offset_fetch_request;
     std::map<topic_partition, offset_and_metadata> out;
     if (self->options_.group_id.empty()) co_return std::pair{make_error_code(client_errc::no_group), out};
+    std::sort(parts.begin(), parts.end());
+    const std::optional<std::vector<topic_partition>> asked(parts);
     std::error_code last;
     for (int attempt = 0; attempt < 5; ++attempt) {
         if (attempt > 0) {
@@ -330,40 +295,12 @@ net::result_awaitable<std::map<topic_partition, offset_and_metadata>> consumer_i
             continue;
         }
         const std::string group = self->options_.group_id;
+        // (v7+: wait for pending transactional offsets)
         auto build = [&](std::int16_t version) {
-            request_t req;
-            req.require_stable = version >= 7;  // (v7+: wait for pending transactional offsets)
-            if (version >= 8) {
-                request_t::offset_fetch_request_group g;
-                g.group_id = group;
-                g.topics.emplace();
-                for (const auto& tp : parts) {
-                    if (g.topics->empty() || g.topics->back().name != tp.topic) {
-                        request_t::offset_fetch_request_topics t;
-                        t.name = tp.topic;
-                        g.topics->push_back(std::move(t));
-                    }
-                    g.topics->back().partition_indexes.push_back(tp.partition);
-                }
-                req.groups.push_back(std::move(g));
-            } else {
-                req.group_id = group;
-                req.topics.emplace();
-                for (const auto& tp : parts) {
-                    if (req.topics->empty() || req.topics->back().name != tp.topic) {
-                        request_t::offset_fetch_request_topic t;
-                        t.name = tp.topic;
-                        req.topics->push_back(std::move(t));
-                    }
-                    req.topics->back().partition_indexes.push_back(tp.partition);
-                }
-            }
-            return req;
+            return client_detail::make_offset_fetch_request(group, asked, version, true);
         };
-        std::vector<topic_partition> sorted = parts;
-        std::sort(sorted.begin(), sorted.end());
-        parts = sorted;
-        auto r = co_await rpc<request_t>(self, coordinator, net::traffic::group, offsets_by_name, build);
+        auto r = co_await rpc<request_t>(self, coordinator, net::traffic::group, client_detail::offset_fetch_by_name,
+                                         build);
         if (r.ec) {
             last = r.ec;
             std::lock_guard lock(self->mutex_);
@@ -371,8 +308,6 @@ net::result_awaitable<std::map<topic_partition, offset_and_metadata>> consumer_i
             if (net::is_configuration_failure(last)) break;  // retrying cannot help
             continue;
         }
-        std::int16_t top_error = r.version >= 8 ? (r.response.groups.empty() ? 0 : r.response.groups[0].error_code)
-                                                : r.response.error_code;
         bool retry = false;
         auto note = [&](std::int16_t code) {
             if (code == 0) return false;
@@ -385,31 +320,15 @@ net::result_awaitable<std::map<topic_partition, offset_and_metadata>> consumer_i
             if (proto::is_retriable(last)) retry = true;
             return true;
         };
-        if (note(top_error)) {
+        if (note(client_detail::offset_fetch_error(r.response, r.version))) {
             if (retry) continue;
             break;
         }
         out.clear();
-        if (r.version >= 8) {
-            for (const auto& g : r.response.groups)
-                for (const auto& t : g.topics)
-                    for (const auto& p : t.partitions) {
-                        if (note(p.error_code)) continue;
-                        out[{t.name, p.partition_index}] = offset_and_metadata{
-                            p.committed_offset,
-                            p.committed_leader_epoch >= 0 ? std::optional(p.committed_leader_epoch) : std::nullopt,
-                            p.metadata.value_or("")};
-                    }
-        } else {
-            for (const auto& t : r.response.topics)
-                for (const auto& p : t.partitions) {
-                    if (note(p.error_code)) continue;
-                    out[{t.name, p.partition_index}] = offset_and_metadata{
-                        p.committed_offset,
-                        p.committed_leader_epoch >= 0 ? std::optional(p.committed_leader_epoch) : std::nullopt,
-                        p.metadata.value_or("")};
-                }
-        }
+        client_detail::for_each_committed(r.response, r.version,
+                                          [&](const topic_partition& tp, std::int16_t error, offset_and_metadata om) {
+                                              if (!note(error)) out[tp] = std::move(om);
+                                          });
         if (retry) continue;
         co_return std::pair{out.size() == parts.size() ? std::error_code{} : last, out};
     }
@@ -453,21 +372,16 @@ net::result_awaitable<bool> consumer_impl::commit_offsets(std::shared_ptr<consum
             req.member_id = member;
             if (version >= 7 && !member.empty()) req.group_instance_id = instance;
             for (const auto& [tp, om] : offsets) {
-                if (req.topics.empty() || req.topics.back().name != tp.topic) {
-                    request_t::offset_commit_request_topic t;
-                    t.name = tp.topic;
-                    req.topics.push_back(std::move(t));
-                }
                 request_t::offset_commit_request_partition p;
                 p.partition_index = tp.partition;
                 p.committed_offset = om.offset;
                 p.committed_leader_epoch = om.leader_epoch.value_or(-1);
                 p.committed_metadata = om.metadata;
-                req.topics.back().partitions.push_back(std::move(p));
+                client_detail::topic_entry(req.topics, tp.topic).partitions.push_back(std::move(p));
             }
             return req;
         };
-        auto r = co_await rpc<request_t>(self, coordinator, net::traffic::group, offsets_by_name, build);
+        auto r = co_await rpc<request_t>(self, coordinator, net::traffic::group, commit_by_name, build);
         if (r.ec) {
             last = r.ec;
             std::lock_guard lock(self->mutex_);

@@ -7,9 +7,12 @@
 #include "kwire/partitioner.hpp"
 #include "kwire/proto/buffer_chain.hpp"
 #include "kwire/proto/kafka_error.hpp"
+#include "kwire/proto/record_batch_reader.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <utility>
 
 namespace kwire {
 namespace {
@@ -187,6 +190,8 @@ void producer_impl::recycle(batch_ptr b) {
     b->base_sequence = -1;
     b->last_error = {};
     b->reserved = 0;
+    b->sub_order = 0;
+    b->sub_span = produce_batch::full_sub_span;
     spare_batches_.push_back(std::move(b));
 }
 
@@ -210,6 +215,8 @@ std::error_code producer_impl::append(topic_state& t, std::int32_t partition, st
         fresh->topic = &t;
         fresh->partition = partition;
         fresh->order = p.next_order++;
+        fresh->sub_order = 0;
+        fresh->sub_span = produce_batch::full_sub_span;
         fresh->created = clock::now();
         fresh->linger_until = fresh->created + options_.linger;
         b = fresh.get();
@@ -262,6 +269,128 @@ void producer_impl::place_waiting(topic_state& t, completion_list& out) {
         if (!ec) ec = append(t, partition, w.timestamp, w.key, w.value, w.headers, true, w.reserved, w.done);
         if (ec) fail_waiting(w, ec, out);
     }
+}
+
+bool producer_impl::split(produce_batch& b, std::error_code cause, clock::time_point now) {
+    const std::int32_t count = b.record_count();
+    if (count < 2 || b.handlers.size() != static_cast<std::size_t>(count)) return false;
+    partition_state& p = b.topic->partitions[static_cast<std::size_t>(b.partition)];
+
+    // Read the records back from the batch as it was sent (decompressed if
+    // it was compressed). The views point into `wire` or the reader.
+    b.builder.seal();  // a no-op: a batch that went out is sealed
+    if (b.builder.error()) return false;
+    const std::vector<std::byte> wire = b.builder.sealed().to_vector();
+    proto::record_batch_reader reader;
+    reader.reset(wire);
+    if (!reader.next_batch()) return false;
+    struct read_record {
+        proto::record r;
+        std::size_t header_begin = 0, header_end = 0;
+        std::size_t size = 0;
+    };
+    std::vector<read_record> records;
+    std::vector<proto::record_header> headers;
+    records.reserve(static_cast<std::size_t>(count));
+    std::size_t total = 0;
+    for (proto::record r; reader.next_record(r);) {
+        read_record rr;
+        rr.r = r;
+        rr.header_begin = headers.size();
+        for (const auto& h : r.headers) headers.push_back(h);
+        rr.header_end = headers.size();
+        rr.size = proto::record_batch_builder::max_record_size(
+            r.key ? r.key->size() : 0, r.value ? r.value->size() : 0,
+            std::span<const proto::record_header>(headers.data() + rr.header_begin, rr.header_end - rr.header_begin));
+        total += rr.size;
+        records.push_back(rr);
+    }
+    if (reader.error() || records.size() != static_cast<std::size_t>(count)) return false;
+
+    // Pieces of about half the records' size, in order: a piece takes the
+    // next record while it stays within the target (and always its first),
+    // so there are at least two and each has fewer records than the whole.
+    const std::size_t target = std::max<std::size_t>(total / 2, 1);
+    std::vector<std::pair<std::size_t, std::size_t>> ranges;  // [begin, end) of each piece
+    std::size_t piece_bytes = 0;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        if (ranges.empty() || (piece_bytes > 0 && piece_bytes + records[i].size > target)) {
+            ranges.emplace_back(i, i);
+            piece_bytes = 0;
+        }
+        ++ranges.back().second;
+        piece_bytes += records[i].size;
+    }
+
+    // Build every piece before touching the batch, so that a failure leaves it whole.
+    std::vector<batch_ptr> pieces;
+    proto::record_batch_builder::options bo;
+    bo.compression = options_.compression;
+    bo.compression_level = options_.compression_level;
+    bool built = true;
+    for (const auto& [begin, end] : ranges) {
+        batch_ptr piece = new_batch();
+        built = !piece->builder.reset(bo);
+        for (std::size_t i = begin; built && i < end; ++i) {
+            const read_record& rr = records[i];
+            const std::span<const proto::record_header> hdrs(headers.data() + rr.header_begin,
+                                                             rr.header_end - rr.header_begin);
+            built = piece->builder.append(rr.r.timestamp, rr.r.key, rr.r.value, hdrs);
+        }
+        pieces.push_back(std::move(piece));
+        if (!built) break;
+    }
+    if (!built) {
+        for (auto& piece : pieces) recycle(std::move(piece));
+        return false;
+    }
+
+    const std::uint64_t span = std::max<std::uint64_t>(b.sub_span / pieces.size(), 1);
+    std::size_t reserved_left = b.reserved;
+    for (std::size_t k = 0; k < pieces.size(); ++k) {
+        produce_batch& piece = *pieces[k];
+        const auto [begin, end] = ranges[k];
+        std::size_t bytes = 0;
+        for (std::size_t i = begin; i < end; ++i) {
+            piece.handlers.push_back(std::move(b.handlers[i]));
+            piece.timestamps.push_back(b.timestamps[i]);
+            bytes += records[i].size;
+        }
+        // buffer.memory stays held, shared out by size (the last takes the rest).
+        piece.reserved = k + 1 == pieces.size() ? reserved_left
+                                                : std::min(reserved_left, b.reserved / total * bytes +
+                                                                              b.reserved % total * bytes / total);
+        reserved_left -= piece.reserved;
+        piece.topic = b.topic;
+        piece.partition = b.partition;
+        piece.order = b.order;
+        piece.sub_order = b.sub_order + span * k;
+        piece.sub_span = span;
+        piece.created = b.created;  // delivery.timeout.ms still counts from the record's send
+        piece.linger_until = b.created;
+        piece.retry_at = now;
+        piece.closed = true;
+        // Like the whole batch: it holds sequence numbers (with idempotence)
+        // that must not be left unused, and goes out without lingering.
+        piece.sent = b.sent;
+        piece.attempts = 0;
+        piece.last_error = cause;
+        stamp_split(piece, b, static_cast<std::int32_t>(begin));
+    }
+    options_.connection.log.log(net::log_level::info, net::log_context::producer, [&] {
+        return b.topic->name + "/" + std::to_string(b.partition) + ": the broker refused a batch of " +
+               std::to_string(count) + " records (" + std::to_string(wire.size()) + " bytes) as too large (" +
+               std::string(proto::kafka_error_name(static_cast<std::int16_t>(cause.value()))) + "); split into " +
+               std::to_string(pieces.size()) + " batches";
+    });
+    b.handlers.clear();
+    b.timestamps.clear();
+    b.reserved = 0;
+    // Nothing more of the partition goes out until every batch in flight is
+    // back; then the pieces go first, in order (as for a retry).
+    p.blocked = true;
+    for (auto& piece : pieces) requeue(p, std::move(piece));
+    return true;
 }
 
 } // namespace kwire

@@ -160,6 +160,27 @@ void producer_impl::note_acked(produce_batch& b, partition_state& p) {
     p.last_acked_sequence = add_sequence(b.base_sequence, b.record_count() - 1);
 }
 
+void producer_impl::stamp_split(produce_batch& piece, const produce_batch& whole, std::int32_t offset) {
+    if (whole.producer_id < 0) return;  // never stamped (idempotence off): nothing to carry over
+    // The same producer id and epoch as the whole batch: a bump before the
+    // piece goes out restamps it, as any batch of the old epoch.
+    piece.producer_id = whole.producer_id;
+    piece.producer_epoch = whole.producer_epoch;
+    piece.base_sequence = add_sequence(whole.base_sequence, offset);
+    piece.builder.restamp(piece.producer_id, piece.producer_epoch, piece.base_sequence);
+}
+
+void producer_impl::sequence_unused(produce_batch& b, partition_state& p) {
+    if (!options_.idempotence || b.producer_id != producer_id_ || b.producer_epoch != producer_epoch_) return;
+    // Only this attempt was made (a refused batch is not stored) and no
+    // later batch has sequences: the next batch may take these.
+    if (b.attempts <= 1 && p.next_sequence == add_sequence(b.base_sequence, b.record_count())) {
+        p.next_sequence = b.base_sequence;
+        return;
+    }
+    request_epoch_bump("a batch failed and later batches of its partition carry the sequences after it");
+}
+
 void producer_impl::request_epoch_bump(const char* why) {
     if (!options_.idempotence || epoch_bump_needed_) return;
     epoch_bump_needed_ = true;

@@ -6,9 +6,11 @@
 // request per broker, keeps up to max.in.flight requests per broker
 // pipelined on that broker's connection, and settles each batch from its
 // response: delivered, retried (after a metadata refresh when the leader
-// moved), or failed. Idempotence (producer_idempotence.cpp) stamps
+// moved), split (refused as too large: smaller batches go again in its
+// place), or failed. Idempotence (producer_idempotence.cpp) stamps
 // sequence numbers at drain time and repairs the producer state when the
-// broker loses it.
+// broker loses it. A topic whose metadata carries a non-retriable error
+// (TOPIC_AUTHORIZATION_FAILED, ...) fails its waiting records at once.
 //
 // One mutex guards all of it: send() runs on application threads, the
 // sender on the strand. Completions never run under the mutex.
@@ -45,6 +47,10 @@ struct produce_batch {
     topic_state* topic = nullptr;
     std::int32_t partition = -1;
     std::uint64_t order = 0;  // creation order within the partition (retries go back in this order)
+    // The pieces of a batch split for being too large share its `order` and
+    // take consecutive places within [sub_order, sub_order + sub_span).
+    std::uint64_t sub_order = 0;
+    std::uint64_t sub_span = full_sub_span;
     clock::time_point created{};
     clock::time_point linger_until{};
     clock::time_point retry_at{};
@@ -58,6 +64,12 @@ struct produce_batch {
     std::error_code last_error;  // why the last attempt failed
 
     std::int32_t record_count() const noexcept { return builder.record_count(); }
+    // Whether this batch goes before `other` in its partition.
+    bool before(const produce_batch& other) const noexcept {
+        return order != other.order ? order < other.order : sub_order < other.sub_order;
+    }
+
+    static constexpr std::uint64_t full_sub_span = std::uint64_t(1) << 62;
 };
 using batch_ptr = std::unique_ptr<produce_batch>;
 
@@ -149,6 +161,11 @@ private:
                            delivery_handler& done);
     // Places records that waited for their topic's metadata.
     void place_waiting(topic_state& t, completion_list& out);
+    // Splits a batch the broker refused as too large (MESSAGE_TOO_LARGE,
+    // RECORD_LIST_TOO_LARGE) into batches of about half its size, in record
+    // order, and puts them back in its place; false (nothing changed) when
+    // the batch cannot be split.
+    bool split(produce_batch& b, std::error_code cause, clock::time_point now);
     batch_ptr new_batch();
     void recycle(batch_ptr b);
 
@@ -156,6 +173,11 @@ private:
     void complete_batch(batch_ptr b, std::error_code ec, std::int64_t base_offset, std::int64_t log_append_time,
                         completion_list& out);
     void fail_waiting(waiting_record& w, std::error_code ec, completion_list& out);
+    // Metadata refused the topic for good (e.g. TOPIC_AUTHORIZATION_FAILED):
+    // its waiting records and the batches not sent yet fail with `ec`.
+    void fail_topic(topic_state& t, std::error_code ec, completion_list& out);
+    // Puts a batch back into its partition's queue at its place in order.
+    void requeue(partition_state& p, batch_ptr b);
     void release(std::size_t bytes);
     // Runs completions outside the mutex. `counted`: the records were in
     // pending_ (accepted by send()); false for records refused by send().
@@ -187,6 +209,13 @@ private:
     void on_producer_id(std::error_code ec, std::int16_t error_code, std::int64_t id, std::int16_t epoch);
     void stamp(produce_batch& b, partition_state& p);
     void note_acked(produce_batch& b, partition_state& p);
+    // A piece of a split batch takes the sequence numbers its records had in
+    // the whole batch (from `offset` on): the broker stored none of them.
+    void stamp_split(produce_batch& piece, const produce_batch& whole, std::int32_t offset);
+    // A stamped batch the broker refused failed for good: its sequence
+    // numbers were never used. Handed back when no later batch took any,
+    // otherwise the epoch is bumped (the broker would wait for them).
+    void sequence_unused(produce_batch& b, partition_state& p);
     void request_epoch_bump(const char* why);
 
     producer_options options_;

@@ -107,6 +107,8 @@ void producer_impl::release(std::size_t bytes) {
 void producer_impl::complete_batch(batch_ptr b, std::error_code ec, std::int64_t base_offset,
                                    std::int64_t log_append_time, completion_list& out) {
     const std::string_view topic = b->topic->name;
+    if (const std::size_t need = out.size() + b->handlers.size(); need > out.capacity())
+        out.reserve(std::max(need, 2 * out.capacity()));
     for (std::size_t i = 0; i < b->handlers.size(); ++i) {
         record_metadata md;
         md.topic = topic;
@@ -124,6 +126,32 @@ void producer_impl::fail_waiting(waiting_record& w, std::error_code ec, completi
     release(w.reserved);
 }
 
+void producer_impl::fail_topic(topic_state& t, std::error_code ec, completion_list& out) {
+    const std::size_t waiting = t.waiting.size();
+    for (auto& w : t.waiting) fail_waiting(w, ec, out);
+    t.waiting.clear();
+    std::size_t batches = 0;
+    for (auto& p : t.partitions) {
+        // Batches that went out stay (their outcome, or their sequence
+        // numbers, are the broker's to settle); the others fail.
+        for (auto it = p.queue.begin(); it != p.queue.end();) {
+            if ((*it)->sent) {
+                ++it;
+                continue;
+            }
+            batch_ptr b = std::move(*it);
+            it = p.queue.erase(it);
+            ++batches;
+            complete_batch(std::move(b), ec, -1, -1, out);
+        }
+    }
+    if (waiting == 0 && batches == 0) return;
+    options_.connection.log.log(net::log_level::warn, net::log_context::producer, [&] {
+        return "topic " + t.name + " refused: " + describe(ec) + "; failed " + std::to_string(waiting) +
+               " waiting record(s) and " + std::to_string(batches) + " unsent batch(es)";
+    });
+}
+
 void producer_impl::run_completions(completion_list& list, bool counted) {
     if (list.empty()) return;
     // pending() drops before the handlers run (a handler sees its record done);
@@ -133,8 +161,14 @@ void producer_impl::run_completions(completion_list& list, bool counted) {
         pending_ -= std::min(list.size(), pending_);
         completing_ += list.size();
     }
-    for (auto& c : list)
-        if (c.done) c.done(c.ec, c.metadata);
+    // On the I/O thread a handler bound to the producer's own executor runs
+    // right here: no dispatch per record.
+    const bool here = on_io_thread();
+    for (auto& c : list) {
+        if (!c.done) continue;
+        if (here) c.done.run_here(c.ec, c.metadata);
+        else c.done(c.ec, c.metadata);
+    }
     if (counted) {
         std::lock_guard lock(mutex_);
         completing_ -= list.size();
@@ -268,6 +302,12 @@ void producer_impl::on_metadata(std::error_code ec, const cluster_metadata::snap
                 if (!tm) continue;
                 if (tm->error) {
                     t->metadata_error = tm->error;
+                    // E.g. TOPIC_AUTHORIZATION_FAILED, INVALID_TOPIC_EXCEPTION:
+                    // no wait helps, so the records fail now (as Java's
+                    // producer throws on the metadata update). A retriable
+                    // error (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE)
+                    // keeps them waiting, up to delivery.timeout.ms.
+                    if (!proto::is_retriable(tm->error)) fail_topic(*t, tm->error, out);
                     continue;
                 }
                 t->metadata_error = {};
@@ -488,7 +528,10 @@ void producer_impl::on_response(std::int32_t node, const std::shared_ptr<std::ve
             }
             for (auto& b : *batches) {
                 if (closed_) complete_batch(std::move(b), make_error_code(client_errc::producer_closed), -1, -1, out);
-                else if (final_error || net::is_configuration_failure(ec)) complete_batch(std::move(b), ec, -1, -1, out);
+                else if (final_error || net::is_configuration_failure(ec)) {
+                    if (final_error) sequence_unused(*b, b->topic->partitions[static_cast<std::size_t>(b->partition)]);
+                    complete_batch(std::move(b), ec, -1, -1, out);
+                }
                 else retry(std::move(b), ec, now, out);
             }
         } else if (!resp) {
@@ -550,6 +593,12 @@ void producer_impl::settle(batch_ptr b, std::int16_t error_code, std::int64_t ba
         request_epoch_bump(code == kafka_errc::unknown_producer_id ? "the broker forgot the producer id"
                                                                    : "the broker rejected the producer epoch");
         return retry(std::move(b), ec, now, out);
+    case kafka_errc::message_too_large:
+    case kafka_errc::record_list_too_large:
+        // As Java does: a batch of several records goes again as smaller
+        // batches; only a record too large on its own fails.
+        if (!closed_ && b->record_count() > 1 && split(*b, ec, now)) return recycle(std::move(b));
+        break;
     default:
         break;
     }
@@ -557,6 +606,8 @@ void producer_impl::settle(batch_ptr b, std::int16_t error_code, std::int64_t ba
         if (leader_may_have_moved(code)) metadata_stale_ = true;
         return retry(std::move(b), ec, now, out);
     }
+    // Refused for good: the broker stored nothing of it.
+    sequence_unused(*b, p);
     complete_batch(std::move(b), ec, -1, -1, out);
 }
 
@@ -572,7 +623,11 @@ void producer_impl::retry(batch_ptr b, std::error_code cause, clock::time_point 
     b->retry_at = now + net::backoff_delay({options_.retry_backoff, options_.retry_backoff_max, 0.2}, b->attempts,
                                            unit(random_));
     p.blocked = true;
-    const auto at = std::find_if(p.queue.begin(), p.queue.end(), [&](const batch_ptr& q) { return q->order > b->order; });
+    requeue(p, std::move(b));
+}
+
+void producer_impl::requeue(partition_state& p, batch_ptr b) {
+    const auto at = std::find_if(p.queue.begin(), p.queue.end(), [&](const batch_ptr& q) { return b->before(*q); });
     p.queue.insert(at, std::move(b));
 }
 

@@ -319,18 +319,20 @@ void connection::read_frame_size() {
 }
 
 void connection::read_frame_body(std::size_t size) {
-    read_buffer_.resize(size);
-    asio::async_read(*transport_, asio::buffer(read_buffer_), [self = shared_from_this()](std::error_code ec, std::size_t) {
-        if (self->state_ != state::open) return;
-        if (ec) return self->fail(errc::connection_closed, "read", "connection lost inside a response: " + ec.message());
-        self->deliver(std::move(self->read_buffer_));
-        self->read_buffer_ = {};
-        if (self->state_ == state::open) self->read_frame_size();
-    });
+    read_buffer_ = std::make_unique_for_overwrite<std::byte[]>(size);
+    asio::async_read(*transport_, asio::buffer(read_buffer_.get(), size),
+                     [self = shared_from_this(), size](std::error_code ec, std::size_t) {
+                         if (self->state_ != state::open) return;
+                         if (ec)
+                             return self->fail(errc::connection_closed, "read",
+                                               "connection lost inside a response: " + ec.message());
+                         self->deliver(std::move(self->read_buffer_), size);
+                         if (self->state_ == state::open) self->read_frame_size();
+                     });
 }
 
-void connection::deliver(std::vector<std::byte> frame) {
-    proto::reader r(frame);
+void connection::deliver(std::unique_ptr<std::byte[]> frame, std::size_t size) {
+    proto::reader r(proto::bytes_view(frame.get(), size));
     const std::int32_t correlation_id = r.read_int32();
     const auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
                                  [&](const in_flight& p) { return p.correlation_id == correlation_id; });
@@ -346,12 +348,13 @@ void connection::deliver(std::vector<std::byte> frame) {
     options_.log.log(log_level::debug, log_context::protocol, [&] {
         return "broker " + peer_ + ": " + std::string(proto::api_name(it->api_key)) + " v" +
                std::to_string(it->api_version) + " response, correlation id " + std::to_string(correlation_id) +
-               ", " + std::to_string(frame.size() + 4) + " bytes";
+               ", " + std::to_string(size + 4) + " bytes";
     });
     response resp;
     resp.correlation_id = correlation_id;
-    resp.body_offset = frame.size() - r.remaining();
-    resp.frame = std::make_shared<const std::vector<std::byte>>(std::move(frame));
+    resp.body_offset = size - r.remaining();
+    resp.frame_size = size;
+    resp.frame = std::shared_ptr<const std::byte[]>(std::move(frame));
     auto handler = std::move(it->handler);
     in_flight_.erase(it);
     handler({}, std::move(resp));

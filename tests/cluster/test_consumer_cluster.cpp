@@ -29,17 +29,6 @@ namespace {
 
 enum class outage { stop, kill };
 
-bool split_evenly(const std::vector<test_member*>& members, int partitions, std::size_t each) {
-    std::set<std::int32_t> all;
-    for (auto* m : members) {
-        const auto owned = m->owned();
-        if (owned.size() != each) return false;
-        for (auto p : owned)
-            if (!all.insert(p).second) return false;
-    }
-    return all.size() == static_cast<std::size_t>(partitions);
-}
-
 std::string show_offsets(const std::map<std::int32_t, std::int64_t>& m) {
     std::string s;
     for (const auto& [p, o] : m) s += " " + std::to_string(p) + ":" + std::to_string(o);
@@ -73,9 +62,7 @@ void coordinator_failover(outage how) {
     REQUIRE_MESSAGE(broker_count() == 3, "cluster tests need the 3-broker cluster (tools/broker up --brokers 3)");
     const int partitions = 6;
     const std::string prefix = how == outage::stop ? "kwire-group-coord-stop" : "kwire-group-coord-kill";
-    auto topic = make_topic(prefix, partitions, 3, {{"min.insync.replicas", "2"}});
-    const std::string group = unique_group_id(prefix);
-    auto log = std::make_shared<group_log>();
+    auto [topic, group, log] = new_group_case(prefix, partitions, 3, {{"min.insync.replicas", "2"}});
     const std::vector<std::pair<std::string, std::string>> props = {{"partition.assignment.strategy", "range"},
                                                                     {"request.timeout.ms", "10000"},
                                                                     {"debug", "consumer"}};

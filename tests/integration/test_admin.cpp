@@ -14,6 +14,7 @@
 //   (as the producer's deliveries reported them) and lag exact, before and
 //   after more records;
 // - unknown topics and groups, and unreachable brokers, fail clearly.
+#include "support/admin_ops.hpp"
 #include "support/broker_ops.hpp"
 #include "support/producer_ops.hpp"
 
@@ -40,23 +41,12 @@ using proto::kafka_errc;
 
 namespace {
 
-config admin_config() {
-    config c;
-    c.set("bootstrap.servers", test::broker_env("KWIRE_BOOTSTRAP"));
-    if (const char* pin = std::getenv("KWIRE_TEST_API_VERSION_PIN"); pin && *pin) c.set("api.version.pin", pin);
-    return c;
-}
+using test::eventually;
+using test::produce_to;
 
-std::int16_t replication() { return static_cast<std::int16_t>(std::min(3, std::stoi(test::broker_env("KWIRE_BROKER_COUNT")))); }
+config admin_config() { return test::client_config(); }
 
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 20s) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return done();
-}
+std::int16_t replication() { return static_cast<std::int16_t>(test::replication_factor()); }
 
 // The topic as Metadata (kwire's proto layer, not the admin client) shows it;
 // nullopt when the broker does not list it.
@@ -67,20 +57,6 @@ std::optional<proto::metadata_response::metadata_response_topic> stored_topic(co
     for (const auto& t : md.metadata.topics)
         if (t.name == name && t.error_code == 0) return t;
     return std::nullopt;
-}
-
-// Produces `n` records to one partition; returns the partition's end offset
-// as the deliveries report it (last offset + 1).
-std::int64_t produce_to(producer& p, const std::string& topic, std::int32_t partition, int n) {
-    std::int64_t end = -1;
-    for (int i = 0; i < n; ++i) {
-        producer_record r;
-        r.topic = topic;
-        r.partition = partition;
-        r.value = payload(std::string_view("record"));
-        end = p.send_sync(r, 20s).offset + 1;
-    }
-    return end;
 }
 
 std::string create_test_topic(admin& adm, const std::string& prefix, int partitions) {
@@ -162,6 +138,19 @@ std::map<std::int32_t, std::int64_t> stored_offsets(const std::string& group, co
             }
             co_return out;
         });
+}
+
+// The admin_error `call` throws; a call that returns fails the test (as
+// `what` "succeeded").
+template <class Call>
+admin_error error_of(const std::string& what, Call call) {
+    try {
+        call();
+    } catch (const admin_error& e) {
+        return e;
+    }
+    FAIL(what << " succeeded");
+    return admin_error({}, "");
 }
 
 const group_partition_offsets* row_of(const std::vector<group_partition_offsets>& rows, const std::string& topic,
@@ -285,16 +274,10 @@ TEST_CASE("admin: group members and committed offsets with end offsets and lag")
     REQUIRE(end[0] == 5);
     REQUIRE(end[1] == 3);
 
-    config cc = admin_config();
-    cc.set("group.id", group).set("client.id", "kwire-admin-test-member").set("enable.auto.commit", "false");
-    cc.set("session.timeout.ms", "10000").set("heartbeat.interval.ms", "1000").set("auto.offset.reset", "earliest");
+    config cc = test::group_member_config(group, "kwire-admin-test-member");
     cc.set("partition.assignment.strategy", "range");
     consumer member(cc);
-    member.subscribe({topic});
-    REQUIRE(eventually([&] {
-        (void)member.poll(100ms);
-        return member.assignment().size() == 3;
-    }, 30s));
+    REQUIRE(test::owns_whole_topic(member, topic, 3));
     const std::map<topic_partition, offset_and_metadata> commits{{{topic, 0}, {2, std::nullopt, "two"}},
                                                                  {{topic, 1}, {3, std::nullopt, ""}}};
     REQUIRE_FALSE(member.commit(commits, 20s));
@@ -393,37 +376,59 @@ TEST_CASE("admin: unknown topics or groups and unreachable brokers fail clearly"
     REQUIRE(described.size() == 1);
     CHECK(described[0].error == kafka_errc::unknown_topic_or_partition);
 
-    try {
-        (void)adm.describe_topic_configs(missing, 10s);
-        FAIL("describe_topic_configs of a missing topic succeeded");
-    } catch (const admin_error& e) {
-        CHECK(e.code() == kafka_errc::unknown_topic_or_partition);
-        CHECK(std::string(e.what()).find(missing) != std::string::npos);
-    }
+    const auto no_configs = error_of("describe_topic_configs of a missing topic",
+                                     [&] { (void)adm.describe_topic_configs(missing, 10s); });
+    CHECK(no_configs.code() == kafka_errc::unknown_topic_or_partition);
+    CHECK(std::string(no_configs.what()).find(missing) != std::string::npos);
 
     const std::string group = test::unique_topic("kwire-admin-no-group");
     const auto groups = adm.describe_groups({group}, 10s);
     REQUIRE(groups.size() == 1);
     CHECK(groups[0].error == kafka_errc::group_id_not_found);
-    try {
-        (void)adm.list_group_offsets(group, 10s);
-        FAIL("list_group_offsets of a missing group succeeded");
-    } catch (const admin_error& e) {
-        CHECK(e.code() == kafka_errc::group_id_not_found);
-        CHECK_MESSAGE(std::string(e.what()).find("does not exist") != std::string::npos, e.what());
-    }
+    const auto no_group = error_of("list_group_offsets of a missing group",
+                                   [&] { (void)adm.list_group_offsets(group, 10s); });
+    CHECK(no_group.code() == kafka_errc::group_id_not_found);
+    CHECK_MESSAGE(std::string(no_group.what()).find("does not exist") != std::string::npos, no_group.what());
 
     // Nothing listens on port 1: the call ends within its timeout, naming the broker.
     config nowhere;
     nowhere.set("bootstrap.servers", "127.0.0.1:1").set("socket.connection.setup.timeout.ms", "1000");
     admin unreachable(nowhere);
     const auto start = std::chrono::steady_clock::now();
-    try {
-        (void)unreachable.list_topics(2s);
-        FAIL("list_topics without a broker succeeded");
-    } catch (const admin_error& e) {
-        CHECK(e.code().category() == net::net_category());
-        CHECK_MESSAGE(std::string(e.what()).find("127.0.0.1:1") != std::string::npos, e.what());
-    }
+    const auto no_broker = error_of("list_topics without a broker", [&] { (void)unreachable.list_topics(2s); });
+    CHECK(no_broker.code().category() == net::net_category());
+    CHECK_MESSAGE(std::string(no_broker.what()).find("127.0.0.1:1") != std::string::npos, no_broker.what());
     CHECK(std::chrono::steady_clock::now() - start < 6s);
+}
+
+TEST_CASE("admin: with the first bootstrap server unreachable the calls any broker answers go through the next one") {
+    // bootstrap.servers is a list so that one server down does not stop a
+    // client. Each call runs on a fresh client, which knows no broker yet.
+    config cfg = admin_config();
+    cfg.set("bootstrap.servers", "127.0.0.1:1," + test::broker_env("KWIRE_BOOTSTRAP"));  // nothing listens on port 1
+    cfg.set("socket.connection.setup.timeout.ms", "1000");
+    const std::string group = test::unique_topic("kwire-admin-boot-group");
+    {
+        admin adm(cfg);  // FindCoordinator
+        const auto groups = adm.describe_groups({group}, 20s);
+        REQUIRE(groups.size() == 1);
+        CHECK(groups[0].error == kafka_errc::group_id_not_found);
+    }
+    {
+        admin adm(cfg);  // DescribeConfigs
+        const std::string missing = test::unique_topic("kwire-admin-boot-missing");
+        const auto e = error_of("describe_topic_configs of a missing topic",
+                                [&] { (void)adm.describe_topic_configs(missing, 20s); });
+        CHECK_MESSAGE(e.code() == kafka_errc::unknown_topic_or_partition, e.what());
+    }
+    {
+        admin adm(cfg);  // CreateTopics and DeleteTopics
+        const std::string name = test::unique_topic("kwire-admin-boot-topic");
+        const auto created = adm.create_topics({new_topic{name, 1, replication(), {}}}, 30s);
+        REQUIRE(created.size() == 1);
+        CHECK_MESSAGE(!created[0].error, created[0].describe());
+        const auto deleted = adm.delete_topics({name}, 30s);
+        REQUIRE(deleted.size() == 1);
+        CHECK_MESSAGE(!deleted[0].error, deleted[0].describe());
+    }
 }

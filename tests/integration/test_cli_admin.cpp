@@ -10,7 +10,9 @@
 //   committed by a consumer and produced; group describe while a consumer is
 //   a member shows it with its assignment; group list lists the group;
 // - an unknown group fails with exit 1 and a clear message; --help works.
+#include "support/admin_ops.hpp"
 #include "support/broker_ops.hpp"
+#include "support/cli_ops.hpp"
 #include "support/producer_ops.hpp"
 #include "support/run_command.hpp"
 
@@ -36,28 +38,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kwire_cli = KWIRE_CLI_PATH;
+using test::eventually;
+using test::kwire_cli;
+using test::produce_to;
 
-std::string pin_args() {
-    const char* pin = std::getenv("KWIRE_TEST_API_VERSION_PIN");
-    return pin && *pin ? " -X api.version.pin=" + test::shell_quote(pin) : "";
-}
+std::string admin_cmd(const std::string& command, const std::string& rest) { return test::cli_command(command, rest); }
 
-std::string admin_cmd(const std::string& command, const std::string& rest) {
-    return kwire_cli + " " + command + " -b " + test::shell_quote(test::broker_env("KWIRE_BOOTSTRAP")) + pin_args() +
-           " " + rest;
-}
-
-std::string replication() { return std::to_string(std::min(3, std::stoi(test::broker_env("KWIRE_BROKER_COUNT")))); }
-
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 20s) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return done();
-}
+std::string replication() { return std::to_string(test::replication_factor()); }
 
 // Partitions of the topic with a leader as Metadata shows them (-1: not listed).
 int stored_partitions(const std::string& name) {
@@ -95,18 +82,6 @@ std::optional<std::string> stored_config(const std::string& topic, const std::st
                 if (c.name == key) co_return c.value;
             co_return std::nullopt;
         });
-}
-
-std::int64_t produce_to(producer& p, const std::string& topic, std::int32_t partition, int n) {
-    std::int64_t end = -1;
-    for (int i = 0; i < n; ++i) {
-        producer_record r;
-        r.topic = topic;
-        r.partition = partition;
-        r.value = payload(std::string_view("record"));
-        end = p.send_sync(r, 20s).offset + 1;
-    }
-    return end;
 }
 
 // Lines split into whitespace-separated cells.
@@ -207,17 +182,9 @@ TEST_CASE("cli admin: group describe and offsets show members and committed offs
     REQUIRE(produce_to(prod, topic, 0, 6) == 6);
     REQUIRE(produce_to(prod, topic, 1, 2) == 2);
 
-    config cc;
-    cc.set("bootstrap.servers", test::broker_env("KWIRE_BOOTSTRAP"));
-    if (const char* pin = std::getenv("KWIRE_TEST_API_VERSION_PIN"); pin && *pin) cc.set("api.version.pin", pin);
-    cc.set("group.id", group).set("client.id", "kwire-cli-test-member").set("enable.auto.commit", "false");
-    cc.set("session.timeout.ms", "10000").set("heartbeat.interval.ms", "1000").set("auto.offset.reset", "earliest");
+    const config cc = test::group_member_config(group, "kwire-cli-test-member");
     consumer member(cc);
-    member.subscribe({topic});
-    REQUIRE(eventually([&] {
-        (void)member.poll(100ms);
-        return member.assignment().size() == 3;
-    }, 30s));
+    REQUIRE(test::owns_whole_topic(member, topic, 3));
     const std::map<topic_partition, offset_and_metadata> commits{{{topic, 0}, {1, std::nullopt, ""}},
                                                                  {{topic, 1}, {2, std::nullopt, ""}}};
     REQUIRE_FALSE(member.commit(commits, 20s));

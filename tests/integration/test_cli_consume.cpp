@@ -2,9 +2,8 @@
 // with keys, headers and odd bytes are written with kwire::producer, then the
 // CLI must print exactly them (-f, --json), stop where told (-c, -e), read
 // only what was asked (-p), and continue from a group's commit (-G).
-#include "support/broker_env.hpp"
-#include "support/broker_ops.hpp"
-#include "support/run_async.hpp"
+#include "support/cli_ops.hpp"
+#include "support/consumer_ops.hpp"
 #include "support/run_command.hpp"
 
 #include "kwire/config.hpp"
@@ -29,82 +28,18 @@ using namespace kwire;
 
 namespace {
 
-const std::string kwire_cli = KWIRE_CLI_PATH;
+using test::bootstrap_args;
+using test::kwire_cli;
+using test::test_record;
 
-std::string pin_args() {
-    const char* pin = std::getenv("KWIRE_TEST_API_VERSION_PIN");
-    return pin && *pin ? " -X api.version.pin=" + test::shell_quote(pin) : "";
-}
+std::string consume_cmd(const std::string& rest) { return test::cli_command("consume", rest); }
 
-std::string bootstrap_args() { return " -b " + test::shell_quote(test::broker_env("KWIRE_BOOTSTRAP")) + pin_args(); }
-
-std::string consume_cmd(const std::string& rest) { return kwire_cli + " consume" + bootstrap_args() + " " + rest; }
-
-std::string new_topic(const std::string& prefix, int partitions) {
-    return test::run_async<std::string>([&](asio::any_io_executor ex) -> asio::awaitable<std::string> {
-        auto boot = co_await test::open_bootstrap(ex);
-        REQUIRE_MESSAGE(boot, boot.failure);
-        auto topic = co_await test::create_topic(boot, test::unique_topic(prefix), partitions,
-                                                 std::stoi(test::broker_env("KWIRE_BROKER_COUNT")));
-        REQUIRE_MESSAGE(topic.error_code == 0, proto::kafka_error(topic.error_code).message());
-        for (int p = 0; p < partitions; ++p) (void)co_await test::leader_of(boot, topic, p);
-        boot.conn->close();
-        co_return topic.name;
-    });
-}
-
-struct test_record {
-    std::int32_t partition = 0;
-    std::optional<std::string> key;
-    std::optional<std::string> value;
-    std::vector<std::pair<std::string, std::optional<std::string>>> headers;
-    std::int64_t timestamp_ms = -1;  // -1: the time of sending
-};
-
-config producer_config() {
-    config c;
-    c.set("bootstrap.servers", test::broker_env("KWIRE_BOOTSTRAP"));
-    if (const char* pin = std::getenv("KWIRE_TEST_API_VERSION_PIN"); pin && *pin) c.set("api.version.pin", pin);
-    c.set("linger.ms", "5");
-    return c;
-}
+std::string new_topic(const std::string& prefix, int partitions) { return test::make_topic(prefix, partitions).name; }
 
 // Sends the records in order (each partition keeps their order) and waits
 // for every acknowledgement; returns each record's offset.
 std::vector<std::int64_t> produce(const std::string& topic, const std::vector<test_record>& records) {
-    producer p(producer_config());
-    struct outcome {
-        std::atomic<int> done{0};
-        std::atomic<int> failed{0};
-        std::vector<std::int64_t> offsets;
-    };
-    auto out = std::make_shared<outcome>();
-    out->offsets.assign(records.size(), -1);
-    for (std::size_t i = 0; i < records.size(); ++i) {
-        const test_record& t = records[i];
-        producer_record r;
-        r.topic = topic;
-        r.partition = t.partition;
-        if (t.key) r.key = payload(std::string_view(*t.key));
-        if (t.value) r.value = payload(std::string_view(*t.value));
-        for (const auto& [name, value] : t.headers) {
-            header h;
-            h.name = name;
-            if (value) h.value = payload(std::string_view(*value));
-            r.headers.push_back(std::move(h));
-        }
-        if (t.timestamp_ms >= 0) r.timestamp_ms = t.timestamp_ms;
-        p.send(r, [out, i](std::error_code ec, record_metadata md) {
-            if (ec) out->failed.fetch_add(1);
-            else out->offsets[i] = md.offset;
-            out->done.fetch_add(1, std::memory_order_release);
-        });
-    }
-    REQUIRE_FALSE(p.flush(std::chrono::seconds(30)));
-    (void)p.close(std::chrono::seconds(5));
-    REQUIRE(out->done.load(std::memory_order_acquire) == static_cast<int>(records.size()));
-    REQUIRE(out->failed.load() == 0);
-    return out->offsets;
+    return test::produce_records(topic, records, {{"linger.ms", "5"}});
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -371,9 +306,9 @@ TEST_CASE("kwire consume -f: headers, timestamps, lengths and escapes") {
     records[0].key = "key";
     records[0].value = "value";
     records[0].headers = {{"trace", "abc"}, {"flag", std::nullopt}, {"eq", "a=b"}};
-    records[0].timestamp_ms = 1'700'000'000'123;
+    records[0].timestamp = 1'700'000'000'123;
     records[1].value = std::nullopt;  // a tombstone without key
-    records[1].timestamp_ms = 1'700'000'000'456;
+    records[1].timestamp = 1'700'000'000'456;
     produce(topic, records);
     const auto r = test::run_command(
         consume_cmd("-q -t " + topic + " -e -f '%o|%T|%K|%S|%h|%k|%s|100%%\\t\\x41\\n'"));
@@ -435,7 +370,7 @@ TEST_CASE("kwire consume --json: one strict JSON object per record, bytes that a
     records[0].key = "k\"1\\";
     records[0].value = "line\nbreak\ttab \x01 ctl";
     records[0].headers = {{"h", "v"}, {"none", std::nullopt}, {"bin", binary}};
-    records[0].timestamp_ms = 1'700'000'000'000;
+    records[0].timestamp = 1'700'000'000'000;
     records[1].value = "h\xc3\xa9llo \xe2\x9c\x93";  // héllo ✓
     records[2].key = binary;
     records[2].value = binary;

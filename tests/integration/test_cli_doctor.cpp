@@ -6,6 +6,8 @@
 // an address nobody listens on, for the last step.
 #if defined(KWIRE_CLI_PATH)
 #include "support/broker_env.hpp"
+#include "support/cli_ops.hpp"
+#include "support/fake_broker.hpp"
 #include "support/run_command.hpp"
 
 #include "kwire/proto/api_keys.hpp"
@@ -38,14 +40,6 @@ using namespace kwire::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-const std::string kwire_cli = KWIRE_CLI_PATH;
-
-// The CLI follows the run's API version pin (tools/test's pinned pass).
-std::string pin_args() {
-    const char* pin = std::getenv("KWIRE_TEST_API_VERSION_PIN");
-    return pin && *pin ? " -X api.version.pin=" + shell_quote(pin) : "";
-}
 
 // Short step timeouts: a failing step must not wait for the defaults.
 command_result doctor(const std::string& args) {
@@ -234,35 +228,14 @@ namespace {
 
 constexpr auto no_throw = asio::experimental::as_tuple(asio::use_awaitable);
 
-std::vector<std::byte> response_frame(std::int32_t correlation_id, std::int16_t api_key, std::int16_t version,
-                                      const auto& body) {
-    std::vector<std::byte> out;
-    proto::writer w(out);
-    w.write_int32(0);
-    w.write_int32(correlation_id);
-    if (proto::response_header_version(api_key, version) >= 1) w.write_uvarint(0);  // no tagged fields
-    REQUIRE(!body.encode(w, version));
-    const auto size = static_cast<std::uint32_t>(out.size() - 4);
-    for (int i = 0; i < 4; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::byte>(size >> (24 - 8 * i));
-    return out;
-}
-
 // A broker that answers ApiVersions (up to v2) and Metadata (up to v7),
 // advertising itself at localhost:`advertised_port`, and SaslHandshake as a
 // listener that enables only PLAIN.
 asio::awaitable<void> fake_broker_session(asio::ip::tcp::socket socket, unsigned short advertised_port) {
     for (;;) {
-        std::array<std::byte, 4> size_bytes{};
-        auto [e1, n1] = co_await asio::async_read(socket, asio::buffer(size_bytes), no_throw);
-        if (e1) co_return;
-        proto::reader sr(size_bytes);
-        std::vector<std::byte> request(static_cast<std::size_t>(sr.read_int32()));
-        auto [e2, n2] = co_await asio::async_read(socket, asio::buffer(request), no_throw);
-        if (e2) co_return;
-        proto::reader r(request);
-        const auto api_key = r.read_int16();
-        const auto version = r.read_int16();
-        const auto correlation_id = r.read_int32();
+        const auto head = co_await read_request(socket);
+        if (!head) co_return;
+        const auto [api_key, version, correlation_id] = *head;
         std::vector<std::byte> reply;
         if (api_key == 18) {
             proto::api_versions_response resp;

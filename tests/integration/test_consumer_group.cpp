@@ -71,19 +71,6 @@ void check_commit_errors(const group_log& log) {
                       c.member << "'s commit() failed with an error other than a rebalance error: " << c.ec.message());
 }
 
-// The members' partitions are disjoint, cover 0..partitions-1 and each
-// member has `each` of them (per its callbacks).
-bool split_evenly(const std::vector<test_member*>& members, int partitions, std::size_t each) {
-    std::set<std::int32_t> all;
-    for (auto* m : members) {
-        const auto owned = m->owned();
-        if (owned.size() != each) return false;
-        for (auto p : owned)
-            if (!all.insert(p).second) return false;
-    }
-    return all.size() == static_cast<std::size_t>(partitions);
-}
-
 std::string owners(const std::vector<test_member*>& members) {
     std::string s;
     for (auto* m : members) s += " " + m->name() + "=" + show(m->owned());
@@ -121,10 +108,8 @@ config member_config(const std::string& group, const std::string& client_id,
 // a's on_revoked gave it up.
 void commit_during_rebalance(const std::string& strategy) {
     const int partitions = 4;
-    auto topic = make_topic("kwire-group-commit-rebalance", partitions);
-    const std::string group = unique_group_id("kwire-group-commit-rebalance");
-    auto log = std::make_shared<group_log>();
-    const std::vector<std::pair<std::string, std::string>> props = {{"partition.assignment.strategy", strategy}};
+    auto [topic, group, log] = new_group_case("kwire-group-commit-rebalance", partitions);
+    const auto props = assignment_strategy(strategy);
 
     paced_producer prod(topic.name, partitions, "cr");
     test_member a(log, member_config(group, "cr-a", props),
@@ -207,10 +192,8 @@ void commit_during_rebalance(const std::string& strategy) {
 TEST_CASE("consumer group: three members share six partitions — a closed and a crashed member's partitions are "
           "taken over — every record read, none committed unread") {
     const int partitions = 6;
-    auto topic = make_topic("kwire-group-churn", partitions);
-    const std::string group = unique_group_id("kwire-group-churn");
-    auto log = std::make_shared<group_log>();
-    const std::vector<std::pair<std::string, std::string>> range = {{"partition.assignment.strategy", "range"}};
+    auto [topic, group, log] = new_group_case("kwire-group-churn", partitions);
+    const auto range = assignment_strategy("range");
 
     paced_producer prod(topic.name, partitions, "churn");
     prod.send_now(60);  // waiting before anyone joins
@@ -284,11 +267,8 @@ TEST_CASE("consumer group: three members share six partitions — a closed and a
 
 TEST_CASE("consumer group: cooperative-sticky — a joining member takes only what moves, the first keeps the rest") {
     const int partitions = 6;
-    auto topic = make_topic("kwire-group-coop", partitions);
-    const std::string group = unique_group_id("kwire-group-coop");
-    auto log = std::make_shared<group_log>();
-    const std::vector<std::pair<std::string, std::string>> coop = {
-        {"partition.assignment.strategy", "cooperative-sticky"}};
+    auto [topic, group, log] = new_group_case("kwire-group-coop", partitions);
+    const auto coop = assignment_strategy("cooperative-sticky");
 
     paced_producer prod(topic.name, partitions, "coop");
     test_member a(log, member_config(group, "coop-a", coop), {.name = "a", .topic = topic.name});
@@ -376,10 +356,8 @@ TEST_CASE("consumer group: cooperative-sticky — a joining member takes only wh
 
 TEST_CASE("consumer group: rebalance callbacks run on the polling thread with the partitions the group assigned") {
     const int partitions = 4;
-    auto topic = make_topic("kwire-group-callbacks", partitions);
-    const std::string group = unique_group_id("kwire-group-callbacks");
-    auto log = std::make_shared<group_log>();
-    const std::vector<std::pair<std::string, std::string>> range = {{"partition.assignment.strategy", "range"}};
+    auto [topic, group, log] = new_group_case("kwire-group-callbacks", partitions);
+    const auto range = assignment_strategy("range");
 
     paced_producer prod(topic.name, partitions, "cb");
     prod.send_now(40);  // 10 per partition: committed nowhere, read from offset 0
@@ -477,9 +455,7 @@ TEST_CASE("consumer group: rebalance callbacks run on the polling thread with th
 TEST_CASE("consumer group: a poll loop slower than max.poll.interval.ms — the member leaves, sees on_lost, and the "
           "next poll rejoins") {
     const int partitions = 4;
-    auto topic = make_topic("kwire-group-slow", partitions);
-    const std::string group = unique_group_id("kwire-group-slow");
-    auto log = std::make_shared<group_log>();
+    auto [topic, group, log] = new_group_case("kwire-group-slow", partitions);
     const std::vector<std::pair<std::string, std::string>> props = {{"partition.assignment.strategy", "range"},
                                                                     {"max.poll.interval.ms", "3000"}};
 
@@ -549,9 +525,7 @@ TEST_CASE("consumer group: a poll loop slower than max.poll.interval.ms — the 
 TEST_CASE("consumer group: a static member (group.instance.id) restarted within session.timeout.ms gets its "
           "partitions back and the other member sees no rebalance") {
     const int partitions = 4;
-    auto topic = make_topic("kwire-group-static", partitions);
-    const std::string group = unique_group_id("kwire-group-static");
-    auto log = std::make_shared<group_log>();
+    auto [topic, group, log] = new_group_case("kwire-group-static", partitions);
     auto props = [](const char* instance) {
         return std::vector<std::pair<std::string, std::string>>{{"partition.assignment.strategy", "range"},
                                                                 {"group.instance.id", instance}};
@@ -650,10 +624,8 @@ TEST_CASE("consumer group: commit() during a cooperative rebalance (cooperative-
 TEST_CASE("consumer group: a member dropped from the group (session expired) cannot commit for partitions that "
           "moved on") {
     const int partitions = 4;
-    auto topic = make_topic("kwire-group-zombie", partitions);
-    const std::string group = unique_group_id("kwire-group-zombie");
-    auto log = std::make_shared<group_log>();
-    const std::vector<std::pair<std::string, std::string>> range = {{"partition.assignment.strategy", "range"}};
+    auto [topic, group, log] = new_group_case("kwire-group-zombie", partitions);
+    const auto range = assignment_strategy("range");
 
     paced_producer prod(topic.name, partitions, "zombie");
     test_member a(log, member_config(group, "zombie-a", range),
@@ -706,9 +678,7 @@ TEST_CASE("consumer group: with the first bootstrap server unreachable, the coor
     // bootstrap.servers is a list so that one server down does not stop a
     // client: committed() and group membership must go on through the others.
     const int partitions = 2;
-    auto topic = make_topic("kwire-group-bootstrap", partitions);
-    const std::string group = unique_group_id("kwire-group-bootstrap");
-    auto log = std::make_shared<group_log>();
+    auto [topic, group, log] = new_group_case("kwire-group-bootstrap", partitions);
     paced_producer prod(topic.name, partitions, "boot");
     prod.send_now(10);
     const std::string bootstrap = "127.0.0.1:1," + broker_env("KWIRE_BOOTSTRAP");  // nothing listens on port 1

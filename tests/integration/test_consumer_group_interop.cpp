@@ -198,9 +198,7 @@ std::vector<std::int32_t> complement(const std::vector<std::int32_t>& parts, int
 
 void mixed_with_python(bool kwire_first) {
     const int partitions = 4;
-    auto topic = make_topic(kwire_first ? "kwire-group-kpy-kw" : "kwire-group-kpy-py", partitions);
-    const std::string group = unique_group_id(kwire_first ? "kwire-group-kpy-kw" : "kwire-group-kpy-py");
-    auto log = std::make_shared<group_log>();
+    auto [topic, group, log] = new_group_case(kwire_first ? "kwire-group-kpy-kw" : "kwire-group-kpy-py", partitions);
     paced_producer prod(topic.name, partitions, "mixed");
     prod.send_now(40);  // 10 per partition, for whoever is first
 
@@ -325,9 +323,7 @@ TEST_CASE("consumer group interop: kafka-python leads, kwire joins (range): each
 TEST_CASE("consumer group interop: kwire leads, Kafka's Java console consumer joins (range): each its share, every "
           "record once") {
     const int partitions = 4;
-    auto topic = make_topic("kwire-group-java", partitions);
-    const std::string group = unique_group_id("kwire-group-java");
-    auto log = std::make_shared<group_log>();
+    auto [topic, group, log] = new_group_case("kwire-group-java", partitions);
     paced_producer prod(topic.name, partitions, "java");
     prod.send_now(40);
     const auto first_end = prod.end_offsets();

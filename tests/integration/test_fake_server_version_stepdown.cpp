@@ -3,6 +3,7 @@
 // Kafka brokers do — a v0-shaped body with UNSUPPORTED_VERSION and its own
 // range — and then answers the retried request. (The Kafka 3.9 pass in
 // tools/test exercises the same path against a real broker.)
+#include "support/fake_broker.hpp"
 #include "support/run_async.hpp"
 
 #include "kwire/net/version_negotiation.hpp"
@@ -23,36 +24,14 @@ namespace {
 
 constexpr auto no_throw = asio::experimental::as_tuple(asio::use_awaitable);
 
-std::vector<std::byte> frame_of(std::int32_t correlation_id, const proto::api_versions_response& body,
-                                std::int16_t version) {
-    std::vector<std::byte> out;
-    proto::writer w(out);
-    w.write_int32(0);
-    w.write_int32(correlation_id);  // ApiVersions responses always use header v0
-    REQUIRE(!body.encode(w, version));
-    const auto size = static_cast<std::uint32_t>(out.size() - 4);
-    for (int i = 0; i < 4; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::byte>(size >> (24 - 8 * i));
-    return out;
-}
-
 // Answers each ApiVersions request; records the versions asked for.
 asio::awaitable<void> fake_old_broker(asio::ip::tcp::acceptor& acceptor, std::vector<std::int16_t>& asked) {
     auto [ec, socket] = co_await acceptor.async_accept(no_throw);
     if (ec) co_return;
     for (;;) {
-        std::array<std::byte, 4> size_bytes{};
-        auto [e1, n1] = co_await asio::async_read(socket, asio::buffer(size_bytes), no_throw);
-        if (e1) co_return;
-        proto::reader sr(size_bytes);
-        std::vector<std::byte> request(static_cast<std::size_t>(sr.read_int32()));
-        auto [e2, n2] = co_await asio::async_read(socket, asio::buffer(request), no_throw);
-        if (e2) co_return;
-        proto::reader r(request);
-        const auto api_key = r.read_int16();
-        const auto version = r.read_int16();
-        const auto correlation_id = r.read_int32();
-        if (api_key != 18) co_return;
-        asked.push_back(version);
+        const auto head = co_await test::read_request(socket);
+        if (!head || head->api_key != 18) co_return;
+        asked.push_back(head->version);
 
         proto::api_versions_response resp;
         proto::api_versions_response::api_version apiv;
@@ -65,12 +44,13 @@ asio::awaitable<void> fake_old_broker(asio::ip::tcp::acceptor& acceptor, std::ve
         meta.min_version = 0;
         meta.max_version = 7;
         resp.api_keys.push_back(meta);
-        std::int16_t reply_version = version;
-        if (version > 2) {
+        std::int16_t reply_version = head->version;
+        if (head->version > 2) {
             resp.error_code = 35;  // UNSUPPORTED_VERSION, in the v0 shape
             reply_version = 0;
         }
-        const auto bytes = frame_of(correlation_id, resp, reply_version);
+        // (ApiVersions responses always use header v0.)
+        const auto bytes = test::response_frame(head->correlation_id, 18, reply_version, resp);
         co_await asio::async_write(socket, asio::buffer(bytes), no_throw);
     }
 }

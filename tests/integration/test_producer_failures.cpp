@@ -2,6 +2,7 @@
 // once, with the error that says what happened, within the configured time —
 // against the real broker, a closed port, and a broker refusing the password.
 #include "support/producer_ops.hpp"
+#include "support/run_command.hpp"
 
 #include "kwire/net/errors.hpp"
 #include "kwire/producer.hpp"
@@ -73,6 +74,9 @@ TEST_CASE("producer failures: an unknown topic (auto-creation off) fails every r
     for (const auto& d : log->snapshot()) {
         CHECK(d.calls == 1);
         CHECK(seconds(d.at - start) <= 5.0);
+        // UNKNOWN_TOPIC_OR_PARTITION is retriable (the topic may be created
+        // yet): the records waited for it up to delivery.timeout.ms.
+        CHECK(seconds(d.at - start) >= 2.5);
         // The error says the topic does not exist (not just "timed out").
         CHECK_MESSAGE(d.ec == make_error_code(proto::kafka_errc::unknown_topic_or_partition),
                       "got " << d.ec.category().name() << ":" << d.ec.value() << " " << d.ec.message() << "\nlog:\n"
@@ -399,4 +403,115 @@ TEST_CASE("producer failures: records failed at send() leave pending() and flush
         CHECK_MESSAGE(!d[1].ec, d[1].ec.message());
         CHECK(read_topic(topic, 1, 2)[0].records.size() == 2);
     }
+}
+
+namespace {
+
+// Creates the topic `name` (as make_topic does, but with a name known
+// before), waiting until its partitions are served.
+topic_handle make_named_topic(const std::string& name, int partitions) {
+    const int replication = std::min(3, std::stoi(broker_env("KWIRE_BROKER_COUNT")));
+    return run_async<topic_handle>([&](asio::any_io_executor ex) -> asio::awaitable<topic_handle> {
+        auto boot = co_await open_any_bootstrap(ex);
+        REQUIRE_MESSAGE(boot, boot.failure);
+        auto created = co_await create_topic(boot, name, partitions, replication);
+        REQUIRE_MESSAGE(created.error_code == 0, "CreateTopics " << name << ": " << created.error_code);
+        co_await leader_ids(boot, created, partitions);
+        co_await wait_partitions_ready(ex, boot, created, partitions);
+        boot.conn->close();
+        co_return created;
+    });
+}
+
+// Denies `user` the operations on `topic` (tools/broker acl-deny).
+void deny_topic_to(const std::string& user, const std::string& topic, const std::string& operations) {
+    const std::string line = std::string(KWIRE_SOURCE_DIR) + "/tools/broker acl-deny --state " +
+                             shell_quote(broker_env("KWIRE_STATE_DIR")) + " " + shell_quote(user) + " " +
+                             shell_quote(topic) + " " + operations;
+    const auto r = run_command(line, 120);
+    REQUIRE_MESSAGE(r.exit_code == 0, line << " failed (exit " << r.exit_code << "):\n" << r.output);
+}
+
+} // namespace
+
+TEST_CASE("producer failures: a topic the user may not write fails every record with TOPIC_AUTHORIZATION_FAILED "
+          "at once — not after delivery.timeout.ms") {
+    const std::string user = broker_env("KWIRE_SASL_USER");
+    // Either way the Metadata answer refuses the topic: once the topic has
+    // an ACL, allow.everyone.if.no.acl.found no longer lets the user describe
+    // it. (A Produce answer refusing it fails its batch at once as well.)
+    const char* operations = nullptr;
+    bool idempotence = true;
+    SUBCASE("Write denied") { operations = "Write"; }
+    SUBCASE("Write and Describe denied") { operations = "Write Describe"; }
+    SUBCASE("Write and Describe denied - idempotence off") {
+        operations = "Write Describe";
+        idempotence = false;
+    }
+    REQUIRE(operations);
+    // The ACL goes in before the topic exists: once the broker serves the
+    // topic it has applied the ACL too (both come through the metadata log,
+    // in order), so no record can slip through before it.
+    const std::string name = unique_topic("kwire-prodf-denied");
+    deny_topic_to(user, name, operations);
+    auto topic = make_named_topic(name, 2);
+
+    log_lines lines;
+    // delivery.timeout.ms stays at its default (120 s).
+    producer p(producer_config({{"security.protocol", "SASL_PLAINTEXT"},
+                                {"sasl.mechanism", "PLAIN"},
+                                {"sasl.username", user},
+                                {"sasl.password", broker_env("KWIRE_SASL_PASSWORD")},
+                                {"enable.idempotence", idempotence ? "true" : "false"},
+                                {"linger.ms", "5"}},
+                               "KWIRE_SASL_BOOTSTRAP"),
+               lines.callback());
+    const auto expect_refused = [&](std::size_t n, double within, const char* what) {
+        auto log = delivery_log::make(n);
+        const auto start = clock_type::now();
+        for (std::size_t i = 0; i < n; ++i) p.send(value_record(name, "secret-" + std::to_string(i)), log->handler(i));
+        REQUIRE_MESSAGE(log->wait_all(std::chrono::milliseconds(static_cast<int>(within * 1000) + 5000)),
+                        what << ": " << log->completed() << " of " << n << " completed\nlog:\n"
+                             << lines.all());
+        for (const auto& d : log->snapshot()) {
+            CHECK(d.calls == 1);
+            CHECK_MESSAGE(d.ec == make_error_code(proto::kafka_errc::topic_authorization_failed),
+                          what << ": got " << d.ec.category().name() << ":" << d.ec.value() << " " << d.ec.message()
+                               << "\nlog:\n" << lines.all());
+            CHECK_MESSAGE(seconds(d.at - start) < within, what << ": took " << seconds(d.at - start) << " s");
+        }
+    };
+    expect_refused(10, 10.0, "first records");
+    // Later sends to the topic fail as quickly (the next metadata answer,
+    // or the next Produce answer, says it again).
+    expect_refused(3, 3.0, "later records");
+    CHECK(p.pending() == 0);
+
+    // Nothing was stored.
+    const auto stored = read_topic(topic, 2, 0, 500ms);
+    CHECK(total_records(stored) == 0);
+
+    // The refusal is the topic's: the same producer still delivers elsewhere.
+    auto open = make_topic("kwire-prodf-allowed", 1);
+    const auto md = p.send_sync(value_record(open.name, "open"), 30s);
+    CHECK(md.offset == 0);
+    CHECK(read_topic(open, 1, 1)[0].records.size() == 1);
+}
+
+TEST_CASE("producer failures: a topic name the broker calls invalid fails with INVALID_TOPIC_EXCEPTION at once") {
+    // Fine for the client (not empty), refused by the broker's Metadata.
+    const std::string topic = "kwire bad/topic:" + std::to_string(clock_type::now().time_since_epoch().count());
+    const std::size_t n = 4;
+    auto log = delivery_log::make(n);
+    producer p(producer_config({{"linger.ms", "5"}}));  // delivery.timeout.ms: 120 s
+    const auto start = clock_type::now();
+    for (std::size_t i = 0; i < n; ++i) p.send(value_record(topic, "v" + std::to_string(i)), log->handler(i));
+    REQUIRE_MESSAGE(log->wait_all(15s), log->completed() << " of " << n << " completed");
+    for (const auto& d : log->snapshot()) {
+        CHECK(d.calls == 1);
+        CHECK_MESSAGE(d.ec == make_error_code(proto::kafka_errc::invalid_topic_exception),
+                      "got " << d.ec.category().name() << ":" << d.ec.value() << " " << d.ec.message());
+        CHECK(seconds(d.at - start) < 10.0);
+    }
+    CHECK(p.pending() == 0);
 }

@@ -34,9 +34,7 @@ using header_pairs = std::vector<std::pair<std::string, std::optional<std::strin
 // 100, session.timeout.ms 6000, heartbeat.interval.ms 1000), then `props`.
 inline config consumer_config(std::initializer_list<std::pair<std::string, std::string>> props = {},
                               const char* bootstrap_env = "KWIRE_BOOTSTRAP") {
-    config c;
-    c.set("bootstrap.servers", broker_env(bootstrap_env));
-    if (const char* pin = std::getenv("KWIRE_TEST_API_VERSION_PIN"); pin && *pin) c.set("api.version.pin", pin);
+    config c = client_config(bootstrap_env);
     c.set("fetch.max.wait.ms", "100");
     c.set("session.timeout.ms", "6000");
     c.set("heartbeat.interval.ms", "1000");
@@ -64,7 +62,7 @@ struct test_record {
     std::int32_t partition = 0;
     std::optional<std::string> key, value;
     header_pairs headers;
-    std::optional<std::int64_t> timestamp;
+    std::optional<std::int64_t> timestamp{};  // none: the time of sending
 };
 
 // Produces `records` (each at its partition) with a kwire::producer built

@@ -66,9 +66,7 @@ using steady = std::chrono::steady_clock;
 // 6000 / heartbeat.interval.ms 1000, then `props`.
 inline config group_config(const std::string& group, std::vector<std::pair<std::string, std::string>> props = {},
                            const char* bootstrap_env = "KWIRE_BOOTSTRAP") {
-    config c;
-    c.set("bootstrap.servers", broker_env(bootstrap_env));
-    if (const char* pin = std::getenv("KWIRE_TEST_API_VERSION_PIN"); pin && *pin) c.set("api.version.pin", pin);
+    config c = client_config(bootstrap_env);
     c.set("group.id", group);
     c.set("enable.auto.commit", "false");
     c.set("auto.offset.reset", "earliest");
@@ -576,7 +574,40 @@ private:
     std::optional<std::pair<steady::time_point, steady::time_point>> slow_batch_;
 };
 
+// What a group test starts with: a new topic of `partitions` partitions
+// (replication and topic configs as make_topic takes them) and a new group
+// id, both named after `prefix`, and an empty log.
+struct group_case {
+    topic_handle topic;
+    std::string group;
+    std::shared_ptr<group_log> log;
+};
+
+inline group_case new_group_case(const std::string& prefix, int partitions, int replication = 0,
+                                 std::vector<std::pair<std::string, std::string>> topic_configs = {}) {
+    return {make_topic(prefix, partitions, replication, std::move(topic_configs)), unique_group_id(prefix),
+            std::make_shared<group_log>()};
+}
+
+// partition.assignment.strategy=`name`, as group_config's props.
+inline std::vector<std::pair<std::string, std::string>> assignment_strategy(const std::string& name) {
+    return {{"partition.assignment.strategy", name}};
+}
+
 // --- checks -----------------------------------------------------------------
+
+// The members' partitions are disjoint, cover 0..partitions-1 and each
+// member has `each` of them (per its callbacks).
+inline bool split_evenly(const std::vector<test_member*>& members, int partitions, std::size_t each) {
+    std::set<std::int32_t> all;
+    for (auto* m : members) {
+        const auto owned = m->owned();
+        if (owned.size() != each) return false;
+        for (auto p : owned)
+            if (!all.insert(p).second) return false;
+    }
+    return all.size() == static_cast<std::size_t>(partitions);
+}
 
 // Whether `member`'s successful commits stored the end of every partition
 // (of `only`, when given) that has records.

@@ -25,6 +25,7 @@
 #include "kwire/proto/messages/metadata.hpp"
 #include "kwire/proto/metadata_query.hpp"
 #include "kwire/proto/record_batch_reader.hpp"
+#include "kwire/proto/topic_deletion.hpp"
 
 #include <doctest/doctest.h>
 
@@ -62,9 +63,7 @@ inline std::int64_t wall_ms() {
 // `bootstrap_env`, the run's api.version.pin, then `props`.
 inline config producer_config(std::initializer_list<std::pair<std::string, std::string>> props = {},
                               const char* bootstrap_env = "KWIRE_BOOTSTRAP") {
-    config c;
-    c.set("bootstrap.servers", broker_env(bootstrap_env));
-    if (const char* pin = std::getenv("KWIRE_TEST_API_VERSION_PIN"); pin && *pin) c.set("api.version.pin", pin);
+    config c = client_config(bootstrap_env);
     for (const auto& [k, v] : props) c.set(k, v);
     return c;
 }
@@ -219,15 +218,7 @@ inline void delete_topic(const std::string& name) {
         REQUIRE_MESSAGE(boot, boot.failure);
         using request_t = proto::delete_topics_request;
         const std::int16_t version = boot.version<request_t>();
-        request_t req;
-        if (version >= 6) {
-            request_t::delete_topic_state t;
-            t.name = name;
-            req.topics.push_back(std::move(t));
-        } else {
-            req.topic_names.push_back(name);
-        }
-        req.timeout_ms = 30000;
+        const request_t req = proto::make_delete_topics_request({name}, version, 30000);
         auto [ec, resp] = co_await boot.conn->async_send(req, version, no_throw);
         REQUIRE_MESSAGE(!ec, boot.conn->failure());
         REQUIRE(resp.responses.size() == 1);

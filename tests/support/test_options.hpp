@@ -6,6 +6,9 @@
 // real broker should build their options here.
 #pragma once
 
+#include "support/broker_env.hpp"
+
+#include "kwire/config.hpp"
 #include "kwire/net/api_versions.hpp"
 #include "kwire/net/connection.hpp"
 
@@ -37,6 +40,21 @@ inline net::connection_options connection_options() {
     net::connection_options options;
     options.pins = api_version_pins();
     return options;
+}
+
+// The run's pin as a client property (nullptr: none).
+inline const char* api_version_pin_property() {
+    const char* pin = std::getenv("KWIRE_TEST_API_VERSION_PIN");
+    return pin && *pin ? pin : nullptr;
+}
+
+// A client configuration (producer, consumer, admin) for the test broker:
+// bootstrap.servers from `bootstrap_env` and the run's api.version.pin.
+inline config client_config(const char* bootstrap_env = "KWIRE_BOOTSTRAP") {
+    config c;
+    c.set("bootstrap.servers", broker_env(bootstrap_env));
+    if (const char* pin = api_version_pin_property()) c.set("api.version.pin", pin);
+    return c;
 }
 
 } // namespace kwire::test

@@ -89,27 +89,17 @@ int run_bench_consume(const std::vector<std::string>& args) {
     std::optional<std::uint64_t> count;
     std::chrono::milliseconds timeout{30000};
 
-    auto opts = parse_common(args, [&](const std::string& flag, const std::string* value, bool& used) {
-        auto need = [&](const char* what) -> const std::string& {
-            if (!value) throw usage_error(flag + " needs " + what);
-            used = true;
-            return *value;
-        };
+    auto opts = parse_common(args, {print_help, false}, [&](const std::string& flag, option_value& v) {
         if (flag == "-t" || flag == "--topic") {
-            const std::string& t = need("a topic name");
-            if (t.empty()) throw usage_error(flag + " needs a non-empty topic name");
-            topics.push_back(t);
+            topics.push_back(v.non_empty("topic name"));
         } else if (flag == "-p" || flag == "--partition") {
-            const std::uint64_t p = parse_count(flag, need("a partition number"), 0);
-            if (p > 2147483647) throw usage_error(flag + " is out of range");
-            only_partitions.push_back(static_cast<std::int32_t>(p));
+            only_partitions.push_back(v.partition());
         } else if (flag == "-G" || flag == "--group") {
-            group = need("a group id");
-            if (group->empty()) throw usage_error(flag + " needs a non-empty group id");
+            group = v.non_empty("group id");
         } else if (flag == "--count" || flag == "-c") {
-            count = parse_count(flag, need("a number of records"), 1);
+            count = v.count("a number of records", 1);
         } else if (flag == "--timeout-ms") {
-            const std::uint64_t ms = parse_count(flag, need("milliseconds"), 1);
+            const std::uint64_t ms = v.count("milliseconds", 1);
             if (ms > 86'400'000ull * 365) throw usage_error(flag + " is out of range");
             timeout = std::chrono::milliseconds(static_cast<std::int64_t>(ms));
         } else {
@@ -117,11 +107,7 @@ int run_bench_consume(const std::vector<std::string>& args) {
         }
         return true;
     });
-    if (opts.help) {
-        print_help();
-        return exit_ok;
-    }
-    if (!opts.positional.empty()) throw usage_error("unexpected argument '" + opts.positional[0] + "'");
+    if (opts.help) return exit_ok;
     if (topics.empty()) throw usage_error("no topic given: use -t TOPIC");
     if (group && !only_partitions.empty())
         throw usage_error("-p cannot be used with -G: the group assigns the partitions");

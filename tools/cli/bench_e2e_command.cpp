@@ -64,38 +64,29 @@ int run_bench_e2e(const std::vector<std::string>& args) {
     std::chrono::milliseconds timeout{30000};
     std::vector<std::pair<std::string, std::string>> overrides;
 
-    auto opts = parse_common(args, [&](const std::string& flag, const std::string* value, bool& used) {
-        auto need = [&](const char* what) -> const std::string& {
-            if (!value) throw usage_error(flag + " needs " + what);
-            used = true;
-            return *value;
-        };
+    auto opts = parse_common(args, {print_help, false}, [&](const std::string& flag, option_value& v) {
         if (flag == "-t" || flag == "--topic") {
-            topic = need("a topic name");
+            topic = v.need("a topic name");
         } else if (flag == "--count") {
-            count = parse_count(flag, need("a number of records"), 1);
+            count = v.count("a number of records", 1);
         } else if (flag == "--rate") {
-            rate = parse_count(flag, need("records per second"), 1);
+            rate = v.count("records per second", 1);
         } else if (flag == "--record-size") {
-            record_size = parse_count(flag, need("a size in bytes"), 8);
+            record_size = v.count("a size in bytes", 8);
             if (record_size > 64 * 1024 * 1024) throw usage_error("--record-size is at most 64 MiB");
         } else if (flag == "--timeout-ms") {
-            timeout = std::chrono::milliseconds(static_cast<std::int64_t>(
-                std::min<std::uint64_t>(parse_count(flag, need("milliseconds"), 1), 86'400'000)));
+            timeout = std::chrono::milliseconds(
+                static_cast<std::int64_t>(std::min<std::uint64_t>(v.count("milliseconds", 1), 86'400'000)));
         } else if (flag == "--acks") {
-            overrides.emplace_back("acks", need("0, 1 or all"));
+            overrides.emplace_back("acks", v.need("0, 1 or all"));
         } else if (flag == "--linger-ms") {
-            overrides.emplace_back("linger.ms", need("milliseconds"));
+            overrides.emplace_back("linger.ms", v.need("milliseconds"));
         } else {
             return false;
         }
         return true;
     });
-    if (opts.help) {
-        print_help();
-        return exit_ok;
-    }
-    if (!opts.positional.empty()) throw usage_error("unexpected argument '" + opts.positional[0] + "'");
+    if (opts.help) return exit_ok;
     for (const auto& [key, value] : overrides) opts.cfg.set(key, value);
     if (topic.empty()) throw usage_error("no topic given: use -t TOPIC");
     if (!opts.cfg.get("bootstrap.servers")) throw usage_error("no brokers given: use -b HOST:PORT");

@@ -108,54 +108,43 @@ int run_bench_produce(const std::vector<std::string>& args) {
     std::optional<double> duration;
     std::vector<std::pair<std::string, std::string>> overrides;  // applied after -X/-F
 
-    auto opts = parse_common(args, [&](const std::string& flag, const std::string* value, bool& used) {
-        auto need = [&](const char* what) -> const std::string& {
-            if (!value) throw usage_error(flag + " needs " + what);
-            used = true;
-            return *value;
-        };
+    auto opts = parse_common(args, {print_help, false}, [&](const std::string& flag, option_value& v) {
         if (flag == "-t" || flag == "--topic") {
-            topic = need("a topic name");
+            topic = v.need("a topic name");
         } else if (flag == "-p" || flag == "--partition") {
-            const std::uint64_t n = parse_count(flag, need("a partition number"), 0);
-            if (n > 2147483647) throw usage_error(flag + " is out of range");
-            partition = static_cast<std::int32_t>(n);
+            partition = v.partition();
         } else if (flag == "--record-size") {
-            record_size = parse_count(flag, need("a size in bytes"), 0);
+            record_size = v.count("a size in bytes", 0);
             if (record_size > 1024 * 1024 * 1024) throw usage_error("--record-size is at most 1 GiB");
         } else if (flag == "--payload-file") {
-            payload_file = need("a file name");
+            payload_file = v.need("a file name");
         } else if (flag == "--rate") {
-            rate = static_cast<double>(parse_count(flag, need("records per second"), 1));
+            rate = static_cast<double>(v.count("records per second", 1));
         } else if (flag == "--count") {
-            count = parse_count(flag, need("a number of records"), 1);
+            count = v.count("a number of records", 1);
         } else if (flag == "--duration") {
-            const std::string& v = need("seconds");
+            const std::string& text = v.need("seconds");
             double s = 0;
-            const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
-            if (ec != std::errc{} || end != v.data() + v.size() || !(s > 0))
-                throw usage_error("--duration needs a positive number of seconds, got '" + v + "'");
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), s);
+            if (ec != std::errc{} || end != text.data() + text.size() || !(s > 0))
+                throw usage_error("--duration needs a positive number of seconds, got '" + text + "'");
             duration = s;
         } else if (flag == "--acks") {
-            overrides.emplace_back("acks", need("0, 1 or all"));
+            overrides.emplace_back("acks", v.need("0, 1 or all"));
         } else if (flag == "--linger-ms") {
-            overrides.emplace_back("linger.ms", need("milliseconds"));
+            overrides.emplace_back("linger.ms", v.need("milliseconds"));
         } else if (flag == "--batch-size") {
-            overrides.emplace_back("batch.size", need("bytes"));
+            overrides.emplace_back("batch.size", v.need("bytes"));
         } else if (flag == "--compression") {
-            overrides.emplace_back("compression.type", need("a codec (none, gzip, snappy, lz4, zstd)"));
+            overrides.emplace_back("compression.type", v.need("a codec (none, gzip, snappy, lz4, zstd)"));
         } else if (flag == "--idempotence") {
-            overrides.emplace_back("enable.idempotence", need("true or false"));
+            overrides.emplace_back("enable.idempotence", v.need("true or false"));
         } else {
             return false;
         }
         return true;
     });
-    if (opts.help) {
-        print_help();
-        return exit_ok;
-    }
-    if (!opts.positional.empty()) throw usage_error("unexpected argument '" + opts.positional[0] + "'");
+    if (opts.help) return exit_ok;
     if (count && duration) throw usage_error("--count and --duration exclude each other");
     if (!duration && !count) count = 1'000'000;
     for (const auto& [key, value] : overrides) opts.cfg.set(key, value);

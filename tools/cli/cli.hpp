@@ -31,9 +31,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// Parses the options every command shares (-b, -X, -F, --json, -h) and hands
-// the rest to `other(flag, next_value)`, which returns true when it consumed
-// the value.
+// What parse_common needs to know of a command: its help, and whether it
+// takes arguments besides options.
+struct command_syntax {
+    void (*print_help)() = nullptr;
+    bool takes_arguments = true;
+};
+
 struct common_options {
     kwire::config cfg;
     bool json = false;
@@ -41,9 +45,38 @@ struct common_options {
     std::vector<std::string> positional;
 };
 
-using option_handler = std::function<bool(const std::string& flag, const std::string* value, bool& used_value)>;
+// The argument after a command's own flag, for the option handler.
+class option_value {
+public:
+    option_value(const std::string& flag, const std::string* next) : flag_(flag), next_(next) {}
 
-common_options parse_common(const std::vector<std::string>& args, const option_handler& other);
+    // Takes the argument; usage_error "FLAG needs WHAT" when there is none.
+    const std::string& need(const std::string& what);
+    // Takes a non-empty argument: "FLAG needs a NOUN" / "FLAG needs a non-empty NOUN".
+    const std::string& non_empty(const std::string& noun);
+    // Takes a whole number of at least `min` (parse_count).
+    std::uint64_t count(const std::string& what, std::uint64_t min);
+    // Takes a partition number (0 to 2147483647).
+    std::int32_t partition();
+
+    bool used() const noexcept { return used_; }
+
+private:
+    const std::string& flag_;
+    const std::string* next_;
+    bool used_ = false;
+};
+
+using option_handler = std::function<bool(const std::string& flag, option_value& value)>;
+
+// Parses the options every command shares (-b, -X, -F, --json, -h) and hands
+// the rest to `other(flag, value)`, which returns true when it knows the flag
+// (taking the argument after it through `value`, when the flag has one).
+// With -h or --help it prints the command's help (and sets `help`: the
+// command has nothing more to do); a command that takes no arguments refuses
+// any word that is not an option.
+common_options parse_common(const std::vector<std::string>& args, const command_syntax& syntax,
+                            const option_handler& other);
 
 // Log lines to stderr, but only when asked for (-X debug=... or
 // -X log_level=...): otherwise a command reports errors once, as its result.
@@ -58,6 +91,8 @@ inline net::log_callback stderr_log(const kwire::config& cfg) {
 // and `v` printed with `digits` decimals (values.cpp).
 std::uint64_t parse_count(const std::string& flag, const std::string& v, std::uint64_t min);
 std::string fixed(double v, int digits);
+// "1,2,3"
+std::string join_ints(const std::vector<std::int32_t>& v);
 
 int run_metadata(const std::vector<std::string>& args);
 int run_produce(const std::vector<std::string>& args);

@@ -298,33 +298,25 @@ int run_consume(const std::vector<std::string>& args) {
     bool null_as_text = false;
     bool quiet = false;
 
-    auto opts = parse_common(args, [&](const std::string& flag, const std::string* value, bool& used) {
-        auto need = [&](const char* what) -> const std::string& {
-            if (!value) throw usage_error(flag + " needs " + what);
-            used = true;
-            return *value;
-        };
+    auto opts = parse_common(args, {print_help}, [&](const std::string& flag, option_value& v) {
         if (flag == "-t" || flag == "--topic") {
-            const std::string& t = need("a topic name");
-            if (t.empty()) throw usage_error(flag + " needs a non-empty topic name");
-            topics.push_back(t);
+            topics.push_back(v.non_empty("topic name"));
         } else if (flag == "-p" || flag == "--partition") {
-            only_partitions.push_back(parse_partition(flag, need("a partition number")));
+            only_partitions.push_back(parse_partition(flag, v.need("a partition number")));
         } else if (flag == "-G" || flag == "--group") {
-            group = need("a group id");
-            if (group->empty()) throw usage_error(flag + " needs a non-empty group id");
+            group = v.non_empty("group id");
         } else if (flag == "-o" || flag == "--offset") {
-            start = parse_offset(flag, need("an offset"));
+            start = parse_offset(flag, v.need("an offset"));
         } else if (flag == "-c" || flag == "--count") {
-            limit = parse_count(flag, need("a number of records"), 1);
+            limit = v.count("a number of records", 1);
         } else if (flag == "-e" || flag == "--exit-at-end") {
             exit_at_end = true;
         } else if (flag == "-f" || flag == "--format") {
-            format = need("a format");
+            format = v.need("a format");
         } else if (flag == "-K" || flag == "--key-delimiter") {
-            key_delim = unescape_text(flag, need("a key delimiter"));
+            key_delim = unescape_text(flag, v.need("a key delimiter"));
         } else if (flag == "-D" || flag == "--delimiter") {
-            delim = unescape_text(flag, need("a record delimiter"));
+            delim = unescape_text(flag, v.need("a record delimiter"));
         } else if (flag == "-Z") {
             null_as_text = true;
         } else if (flag == "-q" || flag == "--quiet") {
@@ -334,10 +326,7 @@ int run_consume(const std::vector<std::string>& args) {
         }
         return true;
     });
-    if (opts.help) {
-        print_help();
-        return exit_ok;
-    }
+    if (opts.help) return exit_ok;
 
     // What to read.
     if (group) {

@@ -63,22 +63,17 @@ std::string json_report(const doctor_report& r) {
 
 int run_doctor(const std::vector<std::string>& args) {
     std::string timeout_ms = "10000";
-    auto opts = parse_common(args, [&](const std::string& flag, const std::string* value, bool& used) {
+    auto opts = parse_common(args, {print_help, false}, [&](const std::string& flag, option_value& v) {
         if (flag != "--timeout") return false;
-        if (!value) throw usage_error("--timeout needs milliseconds");
+        const std::string& text = v.need("milliseconds");
         int n = 0;
-        const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-        if (ec != std::errc{} || end != value->data() + value->size() || n <= 0)
-            throw usage_error("--timeout needs a positive number of milliseconds, got '" + *value + "'");
-        timeout_ms = *value;
-        used = true;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (ec != std::errc{} || end != text.data() + text.size() || n <= 0)
+            throw usage_error("--timeout needs a positive number of milliseconds, got '" + text + "'");
+        timeout_ms = text;
         return true;
     });
-    if (opts.help) {
-        print_help();
-        return exit_ok;
-    }
-    if (!opts.positional.empty()) throw usage_error("unexpected argument '" + opts.positional.front() + "'");
+    if (opts.help) return exit_ok;
     if (!opts.cfg.get("bootstrap.servers")) throw usage_error("no brokers given: use -b HOST:PORT");
     // Settings the user gave win over the doctor's shorter default.
     if (!opts.cfg.get("socket.connection.setup.timeout.ms")) opts.cfg.set("socket.connection.setup.timeout.ms", timeout_ms);

@@ -4,6 +4,8 @@
 // record once the buffer has grown).
 #pragma once
 
+#include "json.hpp"
+
 #include "kwire/consumer.hpp"
 
 #include <cstddef>
@@ -53,11 +55,6 @@ private:
 // True when `bytes` is well-formed UTF-8 (no overlong forms, no surrogates,
 // nothing above U+10FFFF).
 bool is_utf8(std::span<const std::byte> bytes) noexcept;
-
-// Appends `s` as a JSON string. Valid UTF-8 passes through (with ", \ and
-// control characters escaped); a byte that is not part of valid UTF-8 is
-// written as \u00XX (its Latin-1 reading). Used for topic and header names.
-void append_json_string(std::string& out, std::string_view s);
 
 // Appends standard base64 (RFC 4648, padded).
 void append_base64(std::string& out, std::span<const std::byte> bytes);

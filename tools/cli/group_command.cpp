@@ -185,23 +185,17 @@ int run_group(const std::vector<std::string>& args) {
     }
     std::vector<std::string> groups;
     std::chrono::milliseconds timeout{30'000};
-    auto opts = parse_common(args, [&](const std::string& flag, const std::string* value, bool& used) {
+    auto opts = parse_common(args, {print_help}, [&](const std::string& flag, option_value& v) {
         if (flag == "-g" || flag == "--group") {
-            if (!value) throw usage_error(flag + " needs a group id");
-            groups.push_back(*value);
+            groups.push_back(v.need("a group id"));
         } else if (flag == "--timeout") {
-            if (!value) throw usage_error(flag + " needs milliseconds");
-            timeout = parse_timeout(flag, *value);
+            timeout = parse_timeout(flag, v.need("milliseconds"));
         } else {
             return false;
         }
-        used = true;
         return true;
     });
-    if (opts.help) {
-        print_help();
-        return exit_ok;
-    }
+    if (opts.help) return exit_ok;
     // The action is the first word that is not an option: `kwire group -b B list` works too.
     if (opts.positional.empty()) throw usage_error("no action given (see kwire group --help)");
     const std::string action = opts.positional.front();

@@ -7,39 +7,38 @@
 
 namespace kwire::cli {
 
-common_options parse_common(const std::vector<std::string>& args, const option_handler& other) {
+common_options parse_common(const std::vector<std::string>& args, const command_syntax& syntax,
+                            const option_handler& other) {
     common_options out;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
-        const std::string* next = i + 1 < args.size() ? &args[i + 1] : nullptr;
-        auto need = [&](const char* what) -> const std::string& {
-            if (!next) throw usage_error(a + " needs " + what);
-            ++i;
-            return *next;
-        };
+        option_value value(a, i + 1 < args.size() ? &args[i + 1] : nullptr);
         if (a == "-h" || a == "--help") {
             out.help = true;
         } else if (a == "--json") {
             out.json = true;
         } else if (a == "-b" || a == "--bootstrap-servers") {
-            out.cfg.set("bootstrap.servers", need("host:port[,host:port...]"));
+            out.cfg.set("bootstrap.servers", value.need("host:port[,host:port...]"));
         } else if (a == "-X") {
-            const std::string& kv = need("key=value");
+            const std::string& kv = value.need("key=value");
             const auto eq = kv.find('=');
             if (eq == std::string::npos) throw usage_error("-X needs key=value, got '" + kv + "'");
             out.cfg.set(kv.substr(0, eq), kv.substr(eq + 1));
         } else if (a == "-F") {
-            out.cfg.load_file(need("a properties file"));
+            out.cfg.load_file(value.need("a properties file"));
+        } else if (other && other(a, value)) {
+            // the command's own option
+        } else if (!a.empty() && a[0] == '-') {
+            throw usage_error("unknown option " + a);
         } else {
-            bool used_value = false;
-            if (other && other(a, next, used_value)) {
-                if (used_value) ++i;
-            } else if (!a.empty() && a[0] == '-') {
-                throw usage_error("unknown option " + a);
-            } else {
-                out.positional.push_back(a);
-            }
+            out.positional.push_back(a);
         }
+        if (value.used()) ++i;
+    }
+    if (out.help) {
+        if (syntax.print_help) syntax.print_help();
+    } else if (!syntax.takes_arguments && !out.positional.empty()) {
+        throw usage_error("unexpected argument '" + out.positional.front() + "'");
     }
     return out;
 }

@@ -79,13 +79,7 @@ asio::awaitable<metadata_result> fetch(asio::any_io_executor ex, const kwire::co
     co_return out;
 }
 
-std::string join(const std::vector<std::int32_t>& v) {
-    std::string s;
-    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-    return s;
-}
-
-std::string json_array(const std::vector<std::int32_t>& v) { return "[" + join(v) + "]"; }
+std::string json_array(const std::vector<std::int32_t>& v) { return "[" + join_ints(v) + "]"; }
 
 void print_human(const metadata_result& r) {
     const auto& m = r.metadata;
@@ -117,8 +111,8 @@ void print_human(const metadata_result& r) {
                   [](const auto& a, const auto& b) { return a.partition_index < b.partition_index; });
         for (const auto& p : parts) {
             std::cout << "    partition " << p.partition_index << ", leader " << p.leader_id << ", replicas: "
-                      << join(p.replica_nodes) << ", isrs: " << join(p.isr_nodes);
-            if (!p.offline_replicas.empty()) std::cout << ", offline: " << join(p.offline_replicas);
+                      << join_ints(p.replica_nodes) << ", isrs: " << join_ints(p.isr_nodes);
+            if (!p.offline_replicas.empty()) std::cout << ", offline: " << join_ints(p.offline_replicas);
             if (p.error_code != 0) std::cout << ", error: " << proto::kafka_error(p.error_code).message();
             std::cout << "\n";
         }
@@ -181,18 +175,13 @@ void print_help() {
 
 int run_metadata(const std::vector<std::string>& args) {
     std::optional<std::vector<std::string>> topics;
-    auto opts = parse_common(args, [&](const std::string& flag, const std::string* value, bool& used) {
+    auto opts = parse_common(args, {print_help}, [&](const std::string& flag, option_value& v) {
         if (flag != "-t") return false;
-        if (!value) throw usage_error("-t needs a topic name");
         if (!topics) topics.emplace();
-        topics->push_back(*value);
-        used = true;
+        topics->push_back(v.need("a topic name"));
         return true;
     });
-    if (opts.help) {
-        print_help();
-        return exit_ok;
-    }
+    if (opts.help) return exit_ok;
     if (!opts.cfg.get("bootstrap.servers")) throw usage_error("no brokers given: use -b HOST:PORT");
     (void)opts.cfg.bootstrap_servers();  // reject a malformed list before connecting
 

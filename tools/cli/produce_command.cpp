@@ -161,31 +161,26 @@ int run_produce(const std::vector<std::string>& args) {
     std::optional<std::string> compression;
     std::vector<std::pair<std::string, std::optional<std::string>>> headers;
 
-    auto opts = parse_common(args, [&](const std::string& flag, const std::string* value, bool& used) {
-        auto need = [&](const char* what) -> const std::string& {
-            if (!value) throw usage_error(flag + " needs " + what);
-            used = true;
-            return *value;
-        };
+    auto opts = parse_common(args, {print_help}, [&](const std::string& flag, option_value& v) {
         if (flag == "-t" || flag == "--topic") {
-            topic = need("a topic name");
-            if (topic.empty()) throw usage_error(flag + " needs a non-empty topic name");
+            topic = v.non_empty("topic name");
         } else if (flag == "-p" || flag == "--partition") {
-            const std::string& v = need("a partition number");
+            const std::string& text = v.need("a partition number");
             std::int32_t p = 0;
-            const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), p);
-            if (ec != std::errc{} || end != v.data() + v.size() || p < -1)
-                throw usage_error(flag + " needs a partition number (0 or more; -1: the partitioner), got '" + v + "'");
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), p);
+            if (ec != std::errc{} || end != text.data() + text.size() || p < -1)
+                throw usage_error(flag + " needs a partition number (0 or more; -1: the partitioner), got '" + text +
+                                  "'");
             if (p >= 0) partition = p;
             else partition.reset();
         } else if (flag == "-K" || flag == "--key-delimiter") {
-            key_delim = delimiter(flag, need("a key delimiter"));
+            key_delim = delimiter(flag, v.need("a key delimiter"));
         } else if (flag == "-D" || flag == "--delimiter") {
-            delim = delimiter(flag, need("a record delimiter"));
+            delim = delimiter(flag, v.need("a record delimiter"));
         } else if (flag == "-z" || flag == "--compression") {
-            compression = need("a codec (none, gzip, snappy, lz4, zstd)");
+            compression = v.need("a codec (none, gzip, snappy, lz4, zstd)");
         } else if (flag == "-H" || flag == "--header") {
-            const std::string& h = need("NAME=VALUE");
+            const std::string& h = v.need("NAME=VALUE");
             const auto eq = h.find('=');
             if (eq == 0 || h.empty()) throw usage_error(flag + " needs NAME=VALUE with a non-empty NAME, got '" + h + "'");
             if (eq == std::string::npos) headers.emplace_back(h, std::nullopt);
@@ -195,10 +190,7 @@ int run_produce(const std::vector<std::string>& args) {
         }
         return true;
     });
-    if (opts.help) {
-        print_help();
-        return exit_ok;
-    }
+    if (opts.help) return exit_ok;
     if (compression) opts.cfg.set("compression.type", *compression);
     if (topic.empty()) throw usage_error("no topic given: use -t TOPIC");
     if (!opts.cfg.get("bootstrap.servers")) throw usage_error("no brokers given: use -b HOST:PORT");

@@ -94,13 +94,7 @@ std::int32_t parse_up_to(const std::string& flag, const std::string& value, std:
     return n;
 }
 
-std::string join(const std::vector<std::int32_t>& v) {
-    std::string s;
-    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-    return s;
-}
-
-std::string json_ints(const std::vector<std::int32_t>& v) { return "[" + join(v) + "]"; }
+std::string json_ints(const std::vector<std::int32_t>& v) { return "[" + join_ints(v) + "]"; }
 
 std::string json_error(const std::error_code& ec) { return ec ? json_quote(error_name(ec)) : "null"; }
 
@@ -199,7 +193,7 @@ int describe(admin& adm, const topic_args& a, bool json) {
         if (errors) rows.front().push_back("ERROR");
         for (const auto& p : d.partitions) {
             rows.push_back({std::to_string(p.partition), p.leader >= 0 ? std::to_string(p.leader) : "none",
-                            join(p.replicas), join(p.isr)});
+                            join_ints(p.replicas), join_ints(p.isr)});
             if (errors) rows.back().push_back(error_name(p.error));
         }
         print_table(std::cout, rows);
@@ -248,20 +242,15 @@ int run_topic(const std::vector<std::string>& args) {
         return args.empty() ? exit_usage : exit_ok;
     }
     topic_args a;
-    auto opts = parse_common(args, [&](const std::string& flag, const std::string* value, bool& used) {
-        auto need = [&](const char* what) -> const std::string& {
-            if (!value) throw usage_error(flag + " needs " + what);
-            used = true;
-            return *value;
-        };
+    auto opts = parse_common(args, {print_help}, [&](const std::string& flag, option_value& v) {
         if (flag == "-t" || flag == "--topic") {
-            a.topics.push_back(need("a topic name"));
+            a.topics.push_back(v.need("a topic name"));
         } else if (flag == "--partitions") {
-            a.partitions = parse_up_to(flag, need("a number"), 1'000'000);
+            a.partitions = parse_up_to(flag, v.need("a number"), 1'000'000);
         } else if (flag == "--replication-factor") {
-            a.replication_factor = static_cast<std::int16_t>(parse_up_to(flag, need("a number"), 32767));
+            a.replication_factor = static_cast<std::int16_t>(parse_up_to(flag, v.need("a number"), 32767));
         } else if (flag == "--config") {
-            const std::string& kv = need("key=value");
+            const std::string& kv = v.need("key=value");
             const auto eq = kv.find('=');
             if (eq == std::string::npos || eq == 0) throw usage_error("--config needs key=value, got '" + kv + "'");
             a.configs[kv.substr(0, eq)] = kv.substr(eq + 1);
@@ -270,16 +259,13 @@ int run_topic(const std::vector<std::string>& args) {
         } else if (flag == "--all-configs") {
             a.all_configs = true;
         } else if (flag == "--timeout") {
-            a.timeout = parse_timeout(flag, need("milliseconds"));
+            a.timeout = parse_timeout(flag, v.need("milliseconds"));
         } else {
             return false;
         }
         return true;
     });
-    if (opts.help) {
-        print_help();
-        return exit_ok;
-    }
+    if (opts.help) return exit_ok;
     // The action is the first word that is not an option: `kwire topic -b B list` works too.
     if (opts.positional.empty()) throw usage_error("no action given (see kwire topic --help)");
     const std::string action = opts.positional.front();

@@ -62,12 +62,13 @@ class transport;
 // alive instead of copying it.
 struct response {
     std::int32_t correlation_id = 0;
-    std::shared_ptr<const std::vector<std::byte>> frame;
+    std::shared_ptr<const std::byte[]> frame;
+    std::size_t frame_size = 0;
     std::size_t body_offset = 0;
 
     proto::bytes_view body() const noexcept {
         if (!frame) return {};
-        return proto::bytes_view(*frame).subspan(body_offset);
+        return proto::bytes_view(frame.get() + body_offset, frame_size - body_offset);
     }
 };
 
@@ -245,7 +246,7 @@ private:
     void write_more();
     void read_frame_size();
     void read_frame_body(std::size_t size);
-    void deliver(std::vector<std::byte> frame);
+    void deliver(std::unique_ptr<std::byte[]> frame, std::size_t size);
     void arm_watchdog();
     void on_watchdog(std::error_code ec);
     void fail(std::error_code ec, std::string step, std::string detail = {});
@@ -268,7 +269,8 @@ private:
     std::vector<outgoing_frame> writing_;       // frames of the write under way
     bool write_active_ = false;
     std::array<std::byte, 4> size_buffer_{};
-    std::vector<std::byte> read_buffer_;
+    // The frame being read; not zero-filled first (fetch responses are large).
+    std::unique_ptr<std::byte[]> read_buffer_;
     std::error_code failure_code_;
     std::string failure_;
 };
