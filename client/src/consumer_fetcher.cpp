@@ -95,9 +95,21 @@ void consumer_impl::run_fetchers() {
         std::set<topic_partition> buffered;
         for (const auto& c : buffered_) buffered.insert(c.tp);
         if (cursor_.active) buffered.insert(cursor_.chunk.tp);
+        // Brokers leading a partition whose records wait in the buffer: the
+        // next fetch from them should include it once poll() has taken them.
+        std::set<std::int32_t> held_back;
+        auto leader_of = [&](const topic_partition& tp, const topic_metadata* tm) {
+            if (tm && static_cast<std::size_t>(tp.partition) < tm->partitions.size())
+                return tm->partitions[static_cast<std::size_t>(tp.partition)].leader;
+            return std::int32_t{-1};
+        };
         for (auto& [tp, p] : assigned_) {
-            if (p.paused || p.revoking || p.fetching || p.error || buffered.count(tp)) continue;
+            if (p.paused || p.revoking || p.fetching || p.error) continue;
             const topic_metadata* tm = snap->topic(tp.topic);
+            if (buffered.count(tp)) {
+                held_back.insert(leader_of(tp, tm));
+                continue;
+            }
             if (tm && tm->error && tm->error.category() == proto::kafka_category() && !proto::is_retriable(tm->error)) {
                 // E.g. TOPIC_AUTHORIZATION_FAILED: retrying will not help; poll() says so.
                 p.error = tm->error;
@@ -105,9 +117,7 @@ void consumer_impl::run_fetchers() {
                 continue;
             }
             if (!p.position) continue;
-            std::int32_t leader = -1;
-            if (tm && static_cast<std::size_t>(tp.partition) < tm->partitions.size())
-                leader = tm->partitions[static_cast<std::size_t>(tp.partition)].leader;
+            const std::int32_t leader = leader_of(tp, tm);
             const bool exists = tm && !tm->error && static_cast<std::size_t>(tp.partition) < tm->partitions.size();
             if (exists) p.gone_reported = false;
             if (!exists && tm && p.high_watermark >= 0 && !p.gone_reported) {
@@ -145,6 +155,17 @@ void consumer_impl::run_fetchers() {
                 if (now < f.retry_at) {
                     arm_timer(f.retry_at);
                     continue;
+                }
+                if (held_back.count(node)) {
+                    // Only caught-up partitions to ask for: the broker would
+                    // hold that request for fetch.max.wait.ms, and the
+                    // buffered partitions' next fetch behind it. poll() wakes
+                    // the fetchers when it takes their records.
+                    const bool any_behind = std::any_of(parts.begin(), parts.end(), [&](const topic_partition* tp) {
+                        const consumer_partition& p = assigned_[*tp];
+                        return p.high_watermark < 0 || *p.position < p.high_watermark;
+                    });
+                    if (!any_behind) continue;
                 }
                 std::vector<fetch_position> wanted;
                 std::map<topic_partition, std::uint64_t> epochs;
