@@ -206,6 +206,16 @@ std::string json_number(const std::string& text) {
 
 enum class mode_kind { produce, consume, e2e };
 
+// "p50 … ms, p99 … ms, p99.9 … ms, max … ms, mean … ms", or "none (no record
+// <what>)" when the histogram is empty: the human-readable latency line.
+std::string latency_summary(const histogram& h, const char* what) {
+    if (h.count() == 0) return std::string("none (no record ") + what + ")";
+    auto ms = [](double us) { return fixed(us / 1000.0, 3); };
+    return "p50 " + ms(static_cast<double>(h.quantile(0.5))) + " ms, p99 " +
+           ms(static_cast<double>(h.quantile(0.99))) + " ms, p99.9 " + ms(static_cast<double>(h.quantile(0.999))) +
+           " ms, max " + ms(static_cast<double>(h.max())) + " ms, mean " + ms(h.mean()) + " ms";
+}
+
 struct options {
     mode_kind mode = mode_kind::produce;
     bool help = false;
@@ -898,7 +908,6 @@ int run_produce(const options& o) {
                   << ",\"interrupted\":" << (stopped_early ? "true" : "false")
                   << ",\"librdkafka_version\":" << json_string(rd_kafka_version_str()) << "}\n";
     } else {
-        auto ms = [](double us) { return fixed(us / 1000.0, 3); };
         std::cout << "librdkafka " << rd_kafka_version_str() << " produce to " << o.topic << ": " << record_size
                   << "-byte records" << (from_file ? " (mean, from " + o.payload_file + ")" : "")
                   << ", acks=" << settings.acks << ", linger.ms=" << settings.linger_ms
@@ -910,12 +919,7 @@ int run_produce(const options& o) {
                   << (stopped_early ? " (interrupted)" : "") << ": " << fixed(records_per_s, 0) << " records/s, "
                   << fixed(mb_per_s, 2) << " MB/s\n"
                   << "latency send to delivery report: ";
-        if (h.count() == 0) std::cout << "none (no record delivered)\n";
-        else
-            std::cout << "p50 " << ms(static_cast<double>(h.quantile(0.5))) << " ms, p99 "
-                      << ms(static_cast<double>(h.quantile(0.99))) << " ms, p99.9 "
-                      << ms(static_cast<double>(h.quantile(0.999))) << " ms, max "
-                      << ms(static_cast<double>(h.max())) << " ms, mean " << ms(h.mean()) << " ms\n";
+        std::cout << latency_summary(h, "delivered") << "\n";
         std::cout << "errors: " << errors << "\n";
     }
     std::cout.flush();
@@ -1226,19 +1230,13 @@ int run_e2e(const options& o) {
                   << ",\"interrupted\":" << (stopped_early ? "true" : "false")
                   << ",\"librdkafka_version\":" << json_string(rd_kafka_version_str()) << "}\n";
     } else {
-        auto ms = [](double us) { return fixed(us / 1000.0, 3); };
         std::cout << "librdkafka " << rd_kafka_version_str() << " e2e on " << o.topic << ": " << record_size
                   << "-byte records at " << fixed(rate, 0) << "/s, acks=" << acks
                   << ", linger.ms=" << settings.linger_ms << "\n"
                   << sent << " sent, " << cs.received << " received" << (stopped_early ? " (interrupted)" : "")
                   << (cs.timed_out ? " (timed out)" : "") << "\n"
                   << "latency produce to consume: ";
-        if (h.count() == 0) std::cout << "none (no record received)\n";
-        else
-            std::cout << "p50 " << ms(static_cast<double>(h.quantile(0.5))) << " ms, p99 "
-                      << ms(static_cast<double>(h.quantile(0.99))) << " ms, p99.9 "
-                      << ms(static_cast<double>(h.quantile(0.999))) << " ms, max "
-                      << ms(static_cast<double>(h.max())) << " ms, mean " << ms(h.mean()) << " ms\n";
+        std::cout << latency_summary(h, "received") << "\n";
         std::cout << "errors: " << errors << "\n";
     }
     std::cout.flush();
