@@ -157,6 +157,7 @@ consumer_impl::consumer_impl(asio::any_io_executor ex, consumer_options options)
       group_wake_(std::make_unique<asio::steady_timer>(pool_->get_executor())) {
     cursor_.reader = proto::record_batch_reader(proto::record_batch_reader::options{
         64 * 1024 * 1024, 0, options_.check_crcs});
+    metadata_->set_allow_auto_create(options_.allow_auto_create_topics);
 }
 
 bool consumer_impl::on_io_thread() const {

@@ -251,7 +251,7 @@ asio::awaitable<void> consumer_impl::group_loop(std::shared_ptr<consumer_impl> s
                 ++failures;
                 std::minstd_rand random(static_cast<unsigned>(failures));
                 std::uniform_real_distribution<double> unit(0.0, 1.0);
-                self->group_wake_->expires_after(net::backoff_delay({o.retry_backoff, std::chrono::milliseconds(2000), 0.2},
+                self->group_wake_->expires_after(net::backoff_delay({o.retry_backoff, o.retry_backoff_max, 0.2},
                                                                     failures, unit(random)));
                 co_await self->group_wake_->async_wait(no_throw);
                 self->group_woken_ = false;

@@ -27,6 +27,7 @@ consumer_options consumer_options::from_config(const config& cfg, net::log_callb
     o.reconnect_backoff = cfg.get_ms("reconnect.backoff.ms");
     o.reconnect_backoff_max = cfg.get_ms("reconnect.backoff.max.ms");
     o.retry_backoff = cfg.get_ms("retry.backoff.ms");
+    o.retry_backoff_max = cfg.get_ms("retry.backoff.max.ms");
     o.metadata_max_age = cfg.get_ms("metadata.max.age.ms");
 
     o.group_id = cfg.get_or_default("group.id");

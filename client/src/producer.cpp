@@ -17,12 +17,13 @@ struct producer::own_thread {
 
 producer::producer(producer_options options) : thread_(std::make_unique<own_thread>()) {
     impl_ = std::make_shared<producer_impl>(thread_->io.get_executor(), std::move(options));
+    executor_ = impl_->executor();
     thread_->thread = std::thread([t = thread_.get()] { t->io.run(); });
     impl_->set_io_thread(thread_->thread.get_id());
 }
 
 producer::producer(asio::any_io_executor ex, producer_options options)
-    : impl_(std::make_shared<producer_impl>(std::move(ex), std::move(options))) {}
+    : impl_(std::make_shared<producer_impl>(std::move(ex), std::move(options))), executor_(impl_->executor()) {}
 
 producer::~producer() {
     if (impl_ && !impl_->on_io_thread()) close(impl_->options().delivery_timeout);
@@ -66,6 +67,6 @@ std::error_code producer::close(std::chrono::milliseconds timeout) { return impl
 
 std::size_t producer::pending() const { return impl_->pending(); }
 
-asio::any_io_executor producer::executor() const { return impl_->executor(); }
+asio::any_io_executor producer::executor() const { return executor_; }
 
 } // namespace kwire

@@ -38,7 +38,7 @@ void producer_impl::enqueue(producer_record& record, bool may_move, delivery_han
     completion_list out;
     auto fail_now = [&](std::error_code ec) {
         out.push_back(completion{std::move(done), ec, record_metadata{{}, record.partition.value_or(-1), -1, -1}});
-        run_completions(out, false);
+        run_completions(out);  // not counted in pending_
     };
     const std::size_t size = record_size(record.key, record.value, record.headers);
     if (size > options_.max_request_size || size > options_.buffer_memory)
@@ -63,9 +63,11 @@ void producer_impl::enqueue(producer_record& record, bool may_move, delivery_han
             return fail_now(make_error_code(client_errc::buffer_full));
         }
         wake();
-        const bool space = changed_.wait_for(lock, options_.max_block, [&] {
+        ++senders_waiting_;
+        const bool space = space_.wait_for(lock, options_.max_block, [&] {
             return closing_ || closed_ || buffer_used_ == 0 || buffer_used_ + size <= options_.buffer_memory;
         });
+        --senders_waiting_;
         if (closing_ || closed_) {
             lock.unlock();
             return fail_now(make_error_code(client_errc::producer_closed));

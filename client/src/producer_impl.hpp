@@ -120,7 +120,7 @@ struct broker_sink {
 struct outgoing_request {
     std::int32_t node = -1;
     std::shared_ptr<net::connection> conn;
-    net::api_versions versions;
+    std::optional<std::int16_t> version;  // of Produce; none: the broker speaks none kwire can send
     std::shared_ptr<std::vector<batch_ptr>> batches;
 };
 
@@ -130,7 +130,24 @@ struct completion {
     std::error_code ec;
     record_metadata metadata;
 };
-using completion_list = std::vector<completion>;
+// A batch settled as a whole: its handlers are taken out and run after the
+// mutex is released, so a response holds the mutex per batch, not per record.
+struct batch_completion {
+    batch_ptr batch;
+    std::error_code ec;
+    std::int64_t base_offset = -1;
+    std::int64_t log_append_time = -1;
+};
+struct completion_list {
+    std::vector<completion> records;
+    std::vector<batch_completion> batches;
+    // Of these, the records counted in pending_ (now in completing_ until
+    // their handlers have run).
+    std::size_t counted = 0;
+
+    bool empty() const noexcept { return records.empty() && batches.empty(); }
+    void push_back(completion c) { records.push_back(std::move(c)); }
+};
 
 class producer_impl : public std::enable_shared_from_this<producer_impl> {
 public:
@@ -181,7 +198,7 @@ private:
     void release(std::size_t bytes);
     // Runs completions outside the mutex. `counted`: the records were in
     // pending_ (accepted by send()); false for records refused by send().
-    void run_completions(completion_list& list, bool counted = true);
+    void run_completions(completion_list& list);
 
     // --- sender (producer_sender.cpp) ---
     void wake();
@@ -191,6 +208,9 @@ private:
     void on_metadata(std::error_code ec, const cluster_metadata::snapshot_ptr& snap);
     void connect_sink(std::int32_t node);
     std::vector<outgoing_request> drain(clock::time_point now);
+    // The Produce version for these batches on a broker offering `versions`.
+    std::optional<std::int16_t> produce_version(const net::api_versions& versions,
+                                                const std::vector<batch_ptr>& batches) const;
     // Seals the batches (compression, CRC) and sends, outside the mutex.
     void send_request(outgoing_request request);
     // `resp` is null for acks=0 (nothing to read) and for errors; a
@@ -227,7 +247,13 @@ private:
     std::thread::id io_thread_{};
 
     mutable std::mutex mutex_;
-    std::condition_variable changed_;  // buffer space freed, pending fell, closing
+    std::condition_variable changed_;  // pending fell, closing
+    // Senders waiting for buffer.memory. They are woken once the buffer is
+    // down to half (or closing), not on every freed batch: a sender that woke
+    // for each response would fill one batch and sleep again, two context
+    // switches per batch.
+    std::condition_variable space_;
+    int senders_waiting_ = 0;
     std::map<std::string, std::unique_ptr<topic_state>, std::less<>> topics_;
     std::map<std::int32_t, broker_sink> sinks_;
     std::vector<batch_ptr> spare_batches_;

@@ -79,7 +79,7 @@ std::error_code producer_impl::close(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     if (closed_) return {};
     closing_ = true;
-    changed_.notify_all();  // senders waiting for buffer space give up
+    space_.notify_all();  // senders waiting for buffer space give up
     wake();
     const bool delivered = changed_.wait_for(lock, timeout, [&] { return pending_ == 0 && completing_ == 0; });
     closed_ = true;
@@ -101,28 +101,26 @@ std::error_code producer_impl::close(std::chrono::milliseconds timeout) {
 
 void producer_impl::release(std::size_t bytes) {
     buffer_used_ -= std::min(bytes, buffer_used_);
-    changed_.notify_all();
+    if (senders_waiting_ > 0 && buffer_used_ <= options_.buffer_memory / 2) space_.notify_all();
 }
 
 void producer_impl::complete_batch(batch_ptr b, std::error_code ec, std::int64_t base_offset,
                                    std::int64_t log_append_time, completion_list& out) {
-    const std::string_view topic = b->topic->name;
-    if (const std::size_t need = out.size() + b->handlers.size(); need > out.capacity())
-        out.reserve(std::max(need, 2 * out.capacity()));
-    for (std::size_t i = 0; i < b->handlers.size(); ++i) {
-        record_metadata md;
-        md.topic = topic;
-        md.partition = b->partition;
-        md.offset = ec || base_offset < 0 ? -1 : base_offset + static_cast<std::int64_t>(i);
-        md.timestamp_ms = log_append_time >= 0 ? log_append_time : b->timestamps[i];
-        out.push_back(completion{std::move(b->handlers[i]), ec, md});
-    }
+    // pending() drops now (a handler sees its record done); flush() and
+    // close() also wait for the handlers themselves (completing_).
+    const std::size_t records = b->handlers.size();
+    pending_ -= std::min(records, pending_);
+    completing_ += records;
+    out.counted += records;
     release(b->reserved);
-    recycle(std::move(b));
+    out.batches.push_back(batch_completion{std::move(b), ec, base_offset, log_append_time});
 }
 
 void producer_impl::fail_waiting(waiting_record& w, std::error_code ec, completion_list& out) {
     out.push_back(completion{std::move(w.done), ec, record_metadata{{}, w.partition.value_or(-1), -1, w.timestamp}});
+    pending_ -= std::min<std::size_t>(1, pending_);
+    ++completing_;
+    ++out.counted;
     release(w.reserved);
 }
 
@@ -152,29 +150,38 @@ void producer_impl::fail_topic(topic_state& t, std::error_code ec, completion_li
     });
 }
 
-void producer_impl::run_completions(completion_list& list, bool counted) {
+void producer_impl::run_completions(completion_list& list) {
     if (list.empty()) return;
-    // pending() drops before the handlers run (a handler sees its record done);
-    // flush() and close() also wait for the handlers themselves.
-    if (counted) {
-        std::lock_guard lock(mutex_);
-        pending_ -= std::min(list.size(), pending_);
-        completing_ += list.size();
-    }
     // On the I/O thread a handler bound to the producer's own executor runs
     // right here: no dispatch per record.
     const bool here = on_io_thread();
-    for (auto& c : list) {
-        if (!c.done) continue;
-        if (here) c.done.run_here(c.ec, c.metadata);
-        else c.done(c.ec, c.metadata);
+    auto run = [here](delivery_handler& done, std::error_code ec, const record_metadata& md) {
+        if (!done) return;
+        if (here) done.run_here(ec, md);
+        else done(ec, md);
+    };
+    for (auto& c : list.records) run(c.done, c.ec, c.metadata);
+    for (auto& [b, ec, base_offset, log_append_time] : list.batches) {
+        record_metadata md;
+        md.topic = b->topic->name;
+        md.partition = b->partition;
+        for (std::size_t i = 0; i < b->handlers.size(); ++i) {
+            md.offset = ec || base_offset < 0 ? -1 : base_offset + static_cast<std::int64_t>(i);
+            md.timestamp_ms = log_append_time >= 0 ? log_append_time : b->timestamps[i];
+            run(b->handlers[i], ec, md);
+        }
     }
-    if (counted) {
+    {
         std::lock_guard lock(mutex_);
-        completing_ -= list.size();
-        changed_.notify_all();
+        for (auto& c : list.batches) recycle(std::move(c.batch));
+        if (list.counted > 0) {
+            completing_ -= std::min(list.counted, completing_);
+            changed_.notify_all();
+        }
     }
-    list.clear();
+    list.records.clear();
+    list.batches.clear();
+    list.counted = 0;
 }
 
 void producer_impl::abort_all(std::error_code ec, completion_list& out) {
@@ -431,22 +438,29 @@ std::vector<outgoing_request> producer_impl::drain(clock::time_point now) {
             }
             if (batches->empty()) break;
             ++sink.requests_in_flight;
-            requests.push_back(outgoing_request{node, sink.conn, sink.versions, std::move(batches)});
+            const auto version = produce_version(sink.versions, *batches);
+            requests.push_back(outgoing_request{node, sink.conn, version, std::move(batches)});
         }
     }
     return requests;
+}
+
+std::optional<std::int16_t> producer_impl::produce_version(const net::api_versions& versions,
+                                                           const std::vector<batch_ptr>& batches) const {
+    using request_t = proto::produce_request;
+    bool have_ids = true;
+    for (const auto& b : batches) have_ids = have_ids && !b->topic->id.is_zero();
+    // v13 names topics by id only; zstd needs v7 or later.
+    const std::int16_t newest = have_ids ? request_t::max_version : std::int16_t(12);
+    const std::int16_t oldest = options_.compression == proto::compression_codec::zstd ? std::int16_t(7) : request_t::min_version;
+    return versions.choose(request_t::api_key, {oldest, newest});
 }
 
 void producer_impl::send_request(outgoing_request request) {
     using request_t = proto::produce_request;
     const std::int32_t node = request.node;
     const auto& batches = request.batches;
-    bool have_ids = true;
-    for (const auto& b : *batches) have_ids = have_ids && !b->topic->id.is_zero();
-    // v13 names topics by id only; zstd needs v7 or later.
-    const std::int16_t newest = have_ids ? request_t::max_version : std::int16_t(12);
-    const std::int16_t oldest = options_.compression == proto::compression_codec::zstd ? std::int16_t(7) : request_t::min_version;
-    const auto version = request.versions.choose(request_t::api_key, {oldest, newest});
+    const auto version = request.version;
 
     request_t req;
     req.acks = options_.acks;

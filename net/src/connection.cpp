@@ -202,9 +202,11 @@ void connection::start_no_response(std::int16_t api_key, std::int16_t api_versio
                              handler = std::move(handler)]() mutable {
         if (self->state_ != state::open)
             return handler(self->failure_code_ ? self->failure_code_ : make_error_code(errc::connection_poisoned));
-        // Not in flight: nothing to match, no deadline. The writer completes
-        // the handler once the frame is written.
+        // Not in flight: nothing to match. The writer completes the handler
+        // once the frame is written; the watchdog fails the connection if
+        // that takes longer than request_timeout.
         self->queue_frame(api_key, api_version, std::move(body), std::move(handler));
+        self->arm_watchdog();
         self->write_more();
     });
 }
@@ -238,6 +240,9 @@ std::int32_t connection::queue_frame(std::int16_t api_key, std::int16_t api_vers
     const auto size = static_cast<std::uint32_t>(bytes.size() - 4 + external_size);
     for (int i = 0; i < 4; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<std::byte>(size >> (24 - 8 * i));
     frame.written = std::move(written);
+    frame.api_key = api_key;
+    frame.api_version = api_version;
+    if (frame.written) frame.write_deadline = std::chrono::steady_clock::now() + options_.request_timeout;
 
     options_.log.log(log_level::debug, log_context::protocol, [&] {
         return "broker " + peer_ + ": " + std::string(proto::api_name(api_key)) + " v" + std::to_string(api_version) +
@@ -361,10 +366,13 @@ void connection::deliver(std::unique_ptr<std::byte[]> frame, std::size_t size) {
 }
 
 void connection::arm_watchdog() {
-    if (in_flight_.empty()) return;
-    auto earliest = std::min_element(in_flight_.begin(), in_flight_.end(), [](const auto& a, const auto& b) {
-                        return a.deadline < b.deadline;
-                    })->deadline;
+    using time_point = std::chrono::steady_clock::time_point;
+    time_point earliest = time_point::max();
+    for (const auto& p : in_flight_) earliest = std::min(earliest, p.deadline);
+    for (const auto* frames : {&writing_, &write_queue_})
+        for (const auto& f : *frames)
+            if (f.written) earliest = std::min(earliest, f.write_deadline);
+    if (earliest == time_point::max()) return;
     if (watchdog_deadline_ != std::chrono::steady_clock::time_point{} && watchdog_deadline_ <= earliest) return;
     watchdog_deadline_ = earliest;
     watchdog_.expires_at(earliest);
@@ -381,6 +389,16 @@ void connection::on_watchdog(std::error_code ec) {
             return fail(errc::request_timeout, "request",
                         std::string(proto::api_name(p.api_key)) + " v" + std::to_string(p.api_version) +
                             " got no response within " + std::to_string(p.timeout.count()) + " ms");
+        }
+    }
+    for (const auto* frames : {&writing_, &write_queue_}) {
+        for (const auto& f : *frames) {
+            if (f.written && f.write_deadline <= now) {
+                return fail(errc::request_timeout, "write",
+                            std::string(proto::api_name(f.api_key)) + " v" + std::to_string(f.api_version) +
+                                " (no response expected) not written within " +
+                                std::to_string(options_.request_timeout.count()) + " ms: the broker reads nothing");
+            }
         }
     }
     arm_watchdog();

@@ -52,6 +52,7 @@ struct consumer_options {
     std::chrono::milliseconds reconnect_backoff{50};
     std::chrono::milliseconds reconnect_backoff_max{1000};
     std::chrono::milliseconds retry_backoff{100};
+    std::chrono::milliseconds retry_backoff_max{1000};  // group retries back off up to this
     std::chrono::milliseconds metadata_max_age{300'000};
 
     std::string group_id;                              // group.id (empty: no group; assign() only)

@@ -108,7 +108,7 @@ public:
     auto send(producer_record&& record, Token&& token) {
         return asio::async_initiate<Token, void(std::error_code, record_metadata)>(
             [this](auto handler, producer_record* r) {
-                enqueue(*r, true, net::erased_handler<std::error_code, record_metadata>(std::move(handler), executor()));
+                enqueue(*r, true, net::erased_handler<std::error_code, record_metadata>(std::move(handler), executor_));
             },
             token, &record);
     }
@@ -117,7 +117,7 @@ public:
         return asio::async_initiate<Token, void(std::error_code, record_metadata)>(
             [this](auto handler, const producer_record* r) {
                 enqueue(*const_cast<producer_record*>(r), false,
-                        net::erased_handler<std::error_code, record_metadata>(std::move(handler), executor()));
+                        net::erased_handler<std::error_code, record_metadata>(std::move(handler), executor_));
             },
             token, &record);
     }
@@ -149,6 +149,7 @@ private:
     struct own_thread;  // the io_context and thread of a producer without an executor
     std::unique_ptr<own_thread> thread_;
     std::shared_ptr<producer_impl> impl_;
+    asio::any_io_executor executor_;  // impl_'s, kept here: send() needs it for every record
 };
 
 } // namespace kwire

@@ -2,10 +2,13 @@
 // send: the highest that kwire, the broker and the user's pin all allow.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace kwire::net {
 
@@ -31,14 +34,25 @@ struct version_pins {
 };
 
 class api_versions {
+    using entry = std::pair<std::int16_t, version_range>;
+    template <class Ranges>
+    static auto lower_bound(Ranges& ranges, std::int16_t api_key) {
+        return std::lower_bound(ranges.begin(), ranges.end(), api_key,
+                                [](const entry& e, std::int16_t key) { return e.first < key; });
+    }
+
 public:
-    void set(std::int16_t api_key, version_range range) { ranges_[api_key] = range; }
+    void set(std::int16_t api_key, version_range range) {
+        auto it = lower_bound(ranges_, api_key);
+        if (it != ranges_.end() && it->first == api_key) it->second = range;
+        else ranges_.insert(it, {api_key, range});
+    }
     void pin(version_pins pins) { pins_ = std::move(pins); }
     const version_pins& pins() const noexcept { return pins_; }
 
     std::optional<version_range> broker_range(std::int16_t api_key) const {
-        auto it = ranges_.find(api_key);
-        if (it == ranges_.end()) return std::nullopt;
+        auto it = lower_bound(ranges_, api_key);
+        if (it == ranges_.end() || it->first != api_key) return std::nullopt;
         return it->second;
     }
 
@@ -55,10 +69,13 @@ public:
         return pins_.lowest ? bottom : top;
     }
 
-    const std::map<std::int16_t, version_range>& all() const noexcept { return ranges_; }
+    // Every API the broker offers, by api key.
+    const std::vector<std::pair<std::int16_t, version_range>>& all() const noexcept { return ranges_; }
 
 private:
-    std::map<std::int16_t, version_range> ranges_;
+    // Sorted by api key: one allocation per copy (connections hand these
+    // out with every ready connection), not one per API.
+    std::vector<entry> ranges_;
     version_pins pins_;
 };
 

@@ -7,8 +7,9 @@
 // completes with that error; a new connection is the caller's decision.
 //
 // Requests the broker does not answer (Produce with acks=0) are sent with
-// async_send_no_response: they take a correlation id but wait for no response
-// and have no deadline; they complete once their frame is written.
+// async_send_no_response: they take a correlation id but wait for no response;
+// they complete once their frame is written, which must happen within
+// request_timeout (else the connection fails with errc::request_timeout).
 #pragma once
 
 #include "kwire/net/api_versions.hpp"
@@ -229,6 +230,11 @@ private:
         std::vector<proto::external_segment> externals;  // offsets into `bytes`
         // Set for a request without a response: runs once the frame is written.
         erased_handler<std::error_code> written;
+        // For those: the frame must be written by then (request_timeout), or
+        // the connection fails; a broker that stops reading is no hang.
+        std::chrono::steady_clock::time_point write_deadline{};
+        std::int16_t api_key = -1;
+        std::int16_t api_version = -1;
     };
 
     void start_connect(std::string host, std::string port, erased_handler<std::error_code> handler);

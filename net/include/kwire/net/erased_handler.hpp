@@ -80,13 +80,18 @@ public:
 private:
     template <class Handler>
     struct bound {
+        // Whether Handler has an executor of its own (asio::bind_executor,
+        // use_awaitable's, a strand-bound handler...).
+        struct none {};
+        static constexpr bool has_own_executor = !std::is_same_v<asio::associated_executor_t<Handler, none>, none>;
+
         bound(Handler&& h, const asio::any_io_executor& fallback)
             : executor(executor_of(h, fallback)), handler(std::move(h)) {
-            foreign = executor != fallback;
+            if constexpr (has_own_executor) foreign = executor != fallback;
         }
         bound(const Handler& h, const asio::any_io_executor& fallback)
             : executor(executor_of(h, fallback)), handler(h) {
-            foreign = executor != fallback;
+            if constexpr (has_own_executor) foreign = executor != fallback;
         }
 
         // The handler's own executor when it is an I/O executor (tracked, as
@@ -94,7 +99,9 @@ private:
         // runs inline) the fallback.
         static asio::any_io_executor executor_of(const Handler& h, const asio::any_io_executor& fallback) {
             using associated = asio::associated_executor_t<Handler, asio::any_io_executor>;
-            if constexpr (std::is_constructible_v<asio::any_io_executor, associated>) {
+            if constexpr (!has_own_executor) {
+                return fallback;  // a plain lambda: no lookup, no comparison
+            } else if constexpr (std::is_constructible_v<asio::any_io_executor, associated>) {
                 asio::any_io_executor own = asio::get_associated_executor(h, fallback);
                 if (own == fallback) return own;
                 return asio::prefer(std::move(own), asio::execution::outstanding_work.tracked);
