@@ -196,8 +196,8 @@ private:
     // Puts a batch back into its partition's queue at its place in order.
     void requeue(partition_state& p, batch_ptr b);
     void release(std::size_t bytes);
-    // Runs completions outside the mutex. `counted`: the records were in
-    // pending_ (accepted by send()); false for records refused by send().
+    // Runs completions outside the mutex, then (under it) recycles their
+    // batches and takes list.counted records off completing_.
     void run_completions(completion_list& list);
 
     // --- sender (producer_sender.cpp) ---
