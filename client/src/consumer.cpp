@@ -147,9 +147,25 @@ void consumer::iterator::advance() {
 
 // --- consumer_impl: the application's calls -------------------------------------
 
+namespace {
+
+// Fetch responses are read into recycled buffers, within a budget of what
+// the consumer may buffer anyway (unless the application brought a pool).
+consumer_options with_frame_pool(consumer_options o) {
+    constexpr std::size_t max_budget = 64 * 1024 * 1024;
+    if (!o.connection.frame_pool)
+        o.connection.frame_pool = proto::byte_buffer_pool::create(std::min(o.queued_max_bytes, max_budget));
+    return o;
+}
+
+constexpr std::size_t decompressed_pool_budget = 16 * 1024 * 1024;
+
+} // namespace
+
 consumer_impl::consumer_impl(asio::any_io_executor ex, consumer_options options)
-    : options_(std::move(options)),
+    : options_(with_frame_pool(std::move(options))),
       executor_(ex),
+      decompressed_pool_(proto::byte_buffer_pool::create(decompressed_pool_budget)),
       pool_(net::broker_pool::create(ex, options_.connection,
                                      net::backoff_options{options_.reconnect_backoff, options_.reconnect_backoff_max})),
       metadata_(cluster_metadata::create(pool_, options_.bootstrap)),

@@ -454,7 +454,8 @@ bool consumer_impl::decode_some(consumer_records& out, std::size_t max) {
             }
             if (b.compression() != proto::compression_codec::none) {
                 // The records view the reader's decompression buffer: keep it.
-                cursor_.decompressed = std::make_shared<const std::vector<std::byte>>(r.take_decompressed());
+                cursor_.decompressed = decompressed_pool_->share(r.take_decompressed());
+                r.reuse_buffer(decompressed_pool_->take());
                 out.keep_alive(cursor_.decompressed);
             }
             cursor_.in_batch = true;

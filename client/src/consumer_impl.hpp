@@ -87,7 +87,7 @@ struct decode_cursor {
     bool active = false;
     bool in_batch = false;
     proto::batch_info batch;
-    std::shared_ptr<const std::vector<std::byte>> decompressed;  // keeps a compressed batch's records alive
+    std::shared_ptr<const proto::byte_buffer> decompressed;  // keeps a compressed batch's records alive
     std::set<std::int64_t> aborted_producers;  // read_committed: producers inside an aborted transaction
     std::size_t next_aborted = 0;
 };
@@ -199,6 +199,9 @@ private:
 
     consumer_options options_;
     asio::any_io_executor executor_;
+    // Decompressed batches live as long as the records viewing them, then are
+    // reused (as response frames are, through options_.connection.frame_pool).
+    std::shared_ptr<proto::byte_buffer_pool> decompressed_pool_;
     std::shared_ptr<net::broker_pool> pool_;
     std::shared_ptr<cluster_metadata> metadata_;
     asio::steady_timer timer_;

@@ -324,20 +324,22 @@ void connection::read_frame_size() {
 }
 
 void connection::read_frame_body(std::size_t size) {
-    read_buffer_ = std::make_unique_for_overwrite<std::byte[]>(size);
-    asio::async_read(*transport_, asio::buffer(read_buffer_.get(), size),
-                     [self = shared_from_this(), size](std::error_code ec, std::size_t) {
+    read_buffer_ = options_.frame_pool ? options_.frame_pool->take(size) : proto::byte_buffer{};
+    read_buffer_.resize(size);
+    asio::async_read(*transport_, asio::buffer(read_buffer_.data(), size),
+                     [self = shared_from_this()](std::error_code ec, std::size_t) {
                          if (self->state_ != state::open) return;
                          if (ec)
                              return self->fail(errc::connection_closed, "read",
                                                "connection lost inside a response: " + ec.message());
-                         self->deliver(std::move(self->read_buffer_), size);
+                         self->deliver(std::move(self->read_buffer_));
                          if (self->state_ == state::open) self->read_frame_size();
                      });
 }
 
-void connection::deliver(std::unique_ptr<std::byte[]> frame, std::size_t size) {
-    proto::reader r(proto::bytes_view(frame.get(), size));
+void connection::deliver(proto::byte_buffer frame) {
+    const std::size_t size = frame.size();
+    proto::reader r(proto::bytes_view(frame.data(), size));
     const std::int32_t correlation_id = r.read_int32();
     const auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
                                  [&](const in_flight& p) { return p.correlation_id == correlation_id; });
@@ -359,7 +361,11 @@ void connection::deliver(std::unique_ptr<std::byte[]> frame, std::size_t size) {
     resp.correlation_id = correlation_id;
     resp.body_offset = size - r.remaining();
     resp.frame_size = size;
-    resp.frame = std::shared_ptr<const std::byte[]>(std::move(frame));
+    // The frame's bytes, owned by its (pooled) buffer.
+    std::shared_ptr<const proto::byte_buffer> owner =
+        options_.frame_pool ? options_.frame_pool->share(std::move(frame))
+                            : std::make_shared<const proto::byte_buffer>(std::move(frame));
+    resp.frame = std::shared_ptr<const std::byte[]>(owner, owner->data());
     auto handler = std::move(it->handler);
     in_flight_.erase(it);
     handler({}, std::move(resp));

@@ -97,7 +97,7 @@ std::size_t total_size(std::span<const bytes_view> inputs) {
 
 // Makes room after `used` bytes of `out`, doubling, up to `limit` bytes in
 // all. False when `out` is already at the limit.
-bool grow(std::vector<std::byte>& out, std::size_t used, std::size_t limit) {
+bool grow(byte_buffer& out, std::size_t used, std::size_t limit) {
     if (used < out.size()) return true;
     if (out.size() >= limit) return false;
     std::size_t n = std::max(out.size() * 2, min_growth);
@@ -106,7 +106,7 @@ bool grow(std::vector<std::byte>& out, std::size_t used, std::size_t limit) {
 }
 
 // Makes sure at least `need` bytes follow `used` (compression output; lz4).
-[[maybe_unused]] void ensure_room(std::vector<std::byte>& out, std::size_t used, std::size_t need) {
+[[maybe_unused]] void ensure_room(byte_buffer& out, std::size_t used, std::size_t need) {
     if (out.size() - used < need) out.resize(std::max(used + need, out.size() + out.size() / 2));
 }
 
@@ -138,7 +138,7 @@ struct compressor::state {
 #if KWIRE_HAVE_ZSTD
     ZSTD_CCtx* zstd = nullptr;
 #endif
-    std::vector<std::byte> gather;  // snappy blocks that span input pieces
+    byte_buffer gather;  // snappy blocks that span input pieces
 
     ~state() {
         if (deflate_ready) deflateEnd(&deflate_stream);
@@ -150,7 +150,7 @@ struct compressor::state {
 #endif
     }
 
-    std::error_code gzip(std::span<const bytes_view> inputs, std::vector<std::byte>& out, int level) {
+    std::error_code gzip(std::span<const bytes_view> inputs, byte_buffer& out, int level) {
         if (level < 0) level = 6;
         if (level > 9) level = 9;
         if (deflate_ready && deflate_level != level) {
@@ -196,7 +196,7 @@ struct compressor::state {
     }
 
 #if KWIRE_HAVE_LZ4
-    std::error_code lz4_frame(std::span<const bytes_view> inputs, std::vector<std::byte>& out, int level) {
+    std::error_code lz4_frame(std::span<const bytes_view> inputs, byte_buffer& out, int level) {
         if (!lz4 && LZ4F_isError(LZ4F_createCompressionContext(&lz4, LZ4F_VERSION)))
             return wire_errc::decompression_failed;
         LZ4F_preferences_t prefs;
@@ -229,7 +229,7 @@ struct compressor::state {
 #endif
 
 #if KWIRE_HAVE_ZSTD
-    std::error_code zstd_frame(std::span<const bytes_view> inputs, std::vector<std::byte>& out, int level) {
+    std::error_code zstd_frame(std::span<const bytes_view> inputs, byte_buffer& out, int level) {
         if (!zstd && !(zstd = ZSTD_createCCtx())) return wire_errc::decompression_failed;
         ZSTD_CCtx_reset(zstd, ZSTD_reset_session_and_parameters);
         ZSTD_CCtx_setParameter(zstd, ZSTD_c_compressionLevel, level < 0 ? ZSTD_CLEVEL_DEFAULT : level);
@@ -266,7 +266,7 @@ struct compressor::state {
 #if KWIRE_HAVE_SNAPPY
     // xerial snappy-java framing: magic, version 1, compatible version 1, then
     // blocks of (int32 compressed length, raw snappy data) of 32 KiB input each.
-    std::error_code snappy_xerial(std::span<const bytes_view> inputs, std::vector<std::byte>& out) {
+    std::error_code snappy_xerial(std::span<const bytes_view> inputs, byte_buffer& out) {
         const std::size_t total = total_size(inputs);
         const std::size_t blocks = (total + xerial_block_size - 1) / xerial_block_size;
         out.resize(xerial_header_size + blocks * (4 + snappy::MaxCompressedLength(xerial_block_size)));
@@ -319,7 +319,7 @@ compressor::compressor(compressor&&) noexcept = default;
 compressor& compressor::operator=(compressor&&) noexcept = default;
 
 std::error_code compressor::compress(compression_codec codec, std::span<const bytes_view> inputs,
-                                     std::vector<std::byte>& output, int level) {
+                                     byte_buffer& output, int level) {
     output.clear();
     switch (codec) {
     case compression_codec::none:
@@ -363,7 +363,7 @@ struct decompressor::state {
 
     // The output may grow to max_size + 1 bytes, so that data beyond the cap
     // is detected without allocating more than the cap.
-    std::error_code gzip(bytes_view in, std::vector<std::byte>& out, std::size_t max_size) {
+    std::error_code gzip(bytes_view in, byte_buffer& out, std::size_t max_size) {
         if (!inflate_ready) {
             inflate_stream = z_stream{};
             if (inflateInit2(&inflate_stream, 15 + 32) != Z_OK) return wire_errc::decompression_failed;
@@ -402,7 +402,7 @@ struct decompressor::state {
     }
 
 #if KWIRE_HAVE_LZ4
-    std::error_code lz4_frame(bytes_view in, std::vector<std::byte>& out, std::size_t max_size, bool legacy) {
+    std::error_code lz4_frame(bytes_view in, byte_buffer& out, std::size_t max_size, bool legacy) {
         if (!lz4 && LZ4F_isError(LZ4F_createDecompressionContext(&lz4, LZ4F_VERSION)))
             return wire_errc::decompression_failed;
         LZ4F_resetDecompressionContext(lz4);
@@ -455,7 +455,7 @@ struct decompressor::state {
 #endif
 
 #if KWIRE_HAVE_ZSTD
-    std::error_code zstd_frame(bytes_view in, std::vector<std::byte>& out, std::size_t max_size) {
+    std::error_code zstd_frame(bytes_view in, byte_buffer& out, std::size_t max_size) {
         if (!zstd && !(zstd = ZSTD_createDCtx())) return wire_errc::decompression_failed;
         ZSTD_DCtx_reset(zstd, ZSTD_reset_session_and_parameters);
         // No window larger than the output cap can be useful, but frames
@@ -490,7 +490,7 @@ struct decompressor::state {
 #endif
 
 #if KWIRE_HAVE_SNAPPY
-    static std::error_code snappy_block(bytes_view block, std::vector<std::byte>& out, std::size_t max_size) {
+    static std::error_code snappy_block(bytes_view block, byte_buffer& out, std::size_t max_size) {
         const char* p = reinterpret_cast<const char*>(block.data());
         std::size_t n = 0;
         if (!snappy::GetUncompressedLength(p, block.size(), &n)) return wire_errc::decompression_failed;
@@ -505,7 +505,7 @@ struct decompressor::state {
         return {};
     }
 
-    static std::error_code snappy_any(bytes_view in, std::vector<std::byte>& out, std::size_t max_size) {
+    static std::error_code snappy_any(bytes_view in, byte_buffer& out, std::size_t max_size) {
         out.clear();
         if (in.size() < 8 || std::memcmp(in.data(), xerial_magic, 8) != 0) return snappy_block(in, out, max_size);
         if (in.size() < xerial_header_size) return wire_errc::decompression_failed;
@@ -529,7 +529,7 @@ decompressor::~decompressor() = default;
 decompressor::decompressor(decompressor&&) noexcept = default;
 decompressor& decompressor::operator=(decompressor&&) noexcept = default;
 
-std::error_code decompressor::decompress(compression_codec codec, bytes_view input, std::vector<std::byte>& output,
+std::error_code decompressor::decompress(compression_codec codec, bytes_view input, byte_buffer& output,
                                          const decompress_options& options) {
     std::error_code ec;
     switch (codec) {
@@ -586,12 +586,12 @@ std::optional<compression_codec> codec_from_name(std::string_view name) noexcept
     return std::nullopt;
 }
 
-std::error_code compress(compression_codec codec, bytes_view input, std::vector<std::byte>& output, int level) {
+std::error_code compress(compression_codec codec, bytes_view input, byte_buffer& output, int level) {
     compressor c;
     return c.compress(codec, input, output, level);
 }
 
-std::error_code decompress(compression_codec codec, bytes_view input, std::vector<std::byte>& output,
+std::error_code decompress(compression_codec codec, bytes_view input, byte_buffer& output,
                            std::size_t max_size) {
     decompressor d;
     decompress_options o;

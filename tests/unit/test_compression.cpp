@@ -12,11 +12,11 @@ using namespace kwire::proto;
 
 namespace {
 
-std::vector<std::byte> sample(std::size_t n, unsigned seed) {
+byte_buffer sample(std::size_t n, unsigned seed) {
     // Compressible but not trivial: words from a small vocabulary, plus noise.
     std::mt19937 rng(seed);
     static const char* words[] = {"kafka ", "record ", "batch ", "offset ", "zstd ", "lz4 ", "snappy "};
-    std::vector<std::byte> v;
+    byte_buffer v;
     v.reserve(n);
     while (v.size() < n) {
         if (rng() % 5 == 0) {
@@ -40,7 +40,7 @@ TEST_CASE("compression: names and availability") {
     CHECK(codec_from_name("lz4") == compression_codec::lz4);
     CHECK_FALSE(codec_from_name("brotli").has_value());
     CHECK_FALSE(codec_available(static_cast<compression_codec>(5)));
-    std::vector<std::byte> out;
+    byte_buffer out;
     CHECK(compress(static_cast<compression_codec>(6), sample(10, 1), out) == wire_errc::unsupported_codec);
     CHECK(decompress(static_cast<compression_codec>(6), sample(10, 1), out) == wire_errc::unsupported_codec);
 }
@@ -54,7 +54,7 @@ TEST_CASE("compression: round trip of every available codec, sizes 0 to 1 MiB, s
         for (std::size_t n : {0u, 1u, 100u, 32767u, 32768u, 32769u, 65536u + 7u, 1u << 20}) {
             CAPTURE(n);
             const auto input = sample(n, static_cast<unsigned>(n));
-            std::vector<std::byte> packed, unpacked;
+            byte_buffer packed, unpacked;
             REQUIRE_FALSE(c.compress(codec, input, packed));
             REQUIRE_FALSE(d.decompress(codec, packed, unpacked));
             CHECK(unpacked == input);
@@ -69,7 +69,7 @@ TEST_CASE("compression: round trip of every available codec, sizes 0 to 1 MiB, s
                 off += k;
                 step = step * 3 + 1;
             }
-            std::vector<std::byte> packed2;
+            byte_buffer packed2;
             REQUIRE_FALSE(c.compress(codec, pieces, packed2));
             REQUIRE_FALSE(d.decompress(codec, packed2, unpacked));
             CHECK(unpacked == input);
@@ -79,7 +79,7 @@ TEST_CASE("compression: round trip of every available codec, sizes 0 to 1 MiB, s
 
 TEST_CASE("compression: formats are the ones Kafka uses") {
     const auto input = sample(100000, 7);
-    std::vector<std::byte> out;
+    byte_buffer out;
     REQUIRE_FALSE(compress(compression_codec::gzip, input, out));
     CHECK(out[0] == std::byte{0x1f});  // gzip member header
     CHECK(out[1] == std::byte{0x8b});
@@ -115,7 +115,7 @@ TEST_CASE("compression: snappy decodes raw blocks too") {
     if (!codec_available(compression_codec::snappy)) return;
     // A raw snappy block: varint length 5, then a 5-byte literal (tag (5-1)<<2).
     const unsigned char raw[] = {0x05, 0x10, 'h', 'e', 'l', 'l', 'o'};
-    std::vector<std::byte> out;
+    byte_buffer out;
     REQUIRE_FALSE(decompress(compression_codec::snappy, std::as_bytes(std::span(raw)), out));
     CHECK(std::string(reinterpret_cast<const char*>(out.data()), out.size()) == "hello");
     // A declared length far beyond what the bytes can expand to is rejected without allocating it.
@@ -127,7 +127,7 @@ TEST_CASE("compression: snappy decodes raw blocks too") {
 TEST_CASE("compression: LZ4 frames with Kafka's magic v0 header checksum") {
     if (!codec_available(compression_codec::lz4)) return;
     const auto input = sample(5000, 3);
-    std::vector<std::byte> frame, out;
+    byte_buffer frame, out;
     REQUIRE_FALSE(compress(compression_codec::lz4, input, frame));
     const auto flg = std::to_integer<unsigned>(frame[4]);
     const std::size_t desc = 2 + ((flg & 0x08) ? 8 : 0) + ((flg & 0x01) ? 4 : 0);
@@ -149,7 +149,7 @@ TEST_CASE("compression: corrupt and truncated input fails cleanly") {
     for (auto codec : all_codecs) {
         if (codec == compression_codec::none || !codec_available(codec)) continue;
         CAPTURE(codec_name(codec));
-        std::vector<std::byte> packed, out;
+        byte_buffer packed, out;
         REQUIRE_FALSE(c.compress(codec, input, packed));
         for (std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{5}, packed.size() / 2, packed.size() - 1}) {
             CAPTURE(cut);
@@ -170,7 +170,7 @@ TEST_CASE("compression: corrupt and truncated input fails cleanly") {
 
 TEST_CASE("compression: decompression bomb is capped") {
     // 100 MiB of zeros, given as 100 pieces of the same 1 MiB buffer.
-    const std::vector<std::byte> mib(1 << 20, std::byte{0});
+    const byte_buffer mib(1 << 20, std::byte{0});
     std::vector<std::span<const std::byte>> pieces(100, std::span<const std::byte>(mib));
     compressor c;
     decompressor d;
@@ -179,14 +179,14 @@ TEST_CASE("compression: decompression bomb is capped") {
     for (auto codec : all_codecs) {
         if (codec == compression_codec::none || !codec_available(codec)) continue;
         CAPTURE(codec_name(codec));
-        std::vector<std::byte> bomb, out;
+        byte_buffer bomb, out;
         REQUIRE_FALSE(c.compress(codec, pieces, bomb));
         CHECK(bomb.size() < (8u << 20));
         CHECK(d.decompress(codec, bomb, out, cap) == wire_errc::decompressed_too_large);
         CHECK(out.capacity() <= (3u << 20));
     }
     // Exactly at the cap is fine.
-    std::vector<std::byte> packed, out;
+    byte_buffer packed, out;
     REQUIRE_FALSE(compress(compression_codec::gzip, mib, packed));
     CHECK_FALSE(decompress(compression_codec::gzip, packed, out, 1 << 20));
     CHECK(out.size() == (1u << 20));

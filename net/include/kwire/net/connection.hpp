@@ -17,6 +17,7 @@
 #include "kwire/net/errors.hpp"
 #include "kwire/net/log.hpp"
 #include "kwire/net/security.hpp"
+#include "kwire/proto/byte_buffer.hpp"
 #include "kwire/proto/reader.hpp"
 #include "kwire/proto/writer.hpp"
 
@@ -54,6 +55,10 @@ struct connection_options {
     sasl_config sasl;
     // Where connection steps and failures are reported (disabled by default).
     logger log;
+    // Response frames are read into buffers from this pool and go back to it
+    // when the last view of them is dropped (consumers: no fresh, page-
+    // faulting megabytes per fetch). Null: a new buffer per frame.
+    std::shared_ptr<proto::byte_buffer_pool> frame_pool;
 };
 
 class transport;
@@ -252,7 +257,7 @@ private:
     void write_more();
     void read_frame_size();
     void read_frame_body(std::size_t size);
-    void deliver(std::unique_ptr<std::byte[]> frame, std::size_t size);
+    void deliver(proto::byte_buffer frame);
     void arm_watchdog();
     void on_watchdog(std::error_code ec);
     void fail(std::error_code ec, std::string step, std::string detail = {});
@@ -276,7 +281,7 @@ private:
     bool write_active_ = false;
     std::array<std::byte, 4> size_buffer_{};
     // The frame being read; not zero-filled first (fetch responses are large).
-    std::unique_ptr<std::byte[]> read_buffer_;
+    proto::byte_buffer read_buffer_;
     std::error_code failure_code_;
     std::string failure_;
 };

@@ -13,6 +13,8 @@
 // fails with wire_errc::decompressed_too_large.
 #pragma once
 
+#include "kwire/proto/byte_buffer.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -55,9 +57,9 @@ public:
     // Compresses the concatenation of `inputs`, replacing `output`'s content
     // (its capacity is reused).
     std::error_code compress(compression_codec codec, std::span<const std::span<const std::byte>> inputs,
-                             std::vector<std::byte>& output, int level = default_compression_level);
+                             byte_buffer& output, int level = default_compression_level);
     std::error_code compress(compression_codec codec, std::span<const std::byte> input,
-                             std::vector<std::byte>& output, int level = default_compression_level) {
+                             byte_buffer& output, int level = default_compression_level) {
         return compress(codec, std::span<const std::span<const std::byte>>(&input, 1), output, level);
     }
 
@@ -75,7 +77,7 @@ public:
 
     // Decompresses `input`, replacing `output`'s content (capacity reused).
     std::error_code decompress(compression_codec codec, std::span<const std::byte> input,
-                               std::vector<std::byte>& output, const decompress_options& options = {});
+                               byte_buffer& output, const decompress_options& options = {});
 
 private:
     struct state;
@@ -83,10 +85,10 @@ private:
 };
 
 // One-shot helpers (create a context per call).
-std::error_code compress(compression_codec codec, std::span<const std::byte> input, std::vector<std::byte>& output,
+std::error_code compress(compression_codec codec, std::span<const std::byte> input, byte_buffer& output,
                          int level = default_compression_level);
 std::error_code decompress(compression_codec codec, std::span<const std::byte> input,
-                           std::vector<std::byte>& output, std::size_t max_size = 64 * 1024 * 1024);
+                           byte_buffer& output, std::size_t max_size = 64 * 1024 * 1024);
 
 namespace detail {
 // xxHash32 (used for LZ4 frame-header checksums); exposed for tests.

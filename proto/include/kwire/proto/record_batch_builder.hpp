@@ -120,7 +120,7 @@ private:
     options opts_;
     buffer_chain chain_;
     compressor compressor_;
-    std::vector<std::byte> compressed_;
+    byte_buffer compressed_;
     std::vector<std::span<const std::byte>> gather_;  // compression input / sealed buffers
     std::int64_t base_timestamp_ = 0;
     std::int64_t max_timestamp_ = -1;

@@ -64,8 +64,10 @@ public:
     // Hands over the decompression buffer of the current (compressed) batch,
     // which its records view: moving a vector keeps its bytes in place, so
     // records read after this still point into the returned buffer. The next
-    // compressed batch gets a new buffer.
-    std::vector<std::byte> take_decompressed() noexcept { return std::move(scratch_); }
+    // compressed batch gets a new buffer: the one given by reuse_buffer(), if
+    // any (a recycled one, its memory already mapped).
+    byte_buffer take_decompressed() noexcept { return std::move(scratch_); }
+    void reuse_buffer(byte_buffer buffer) noexcept { scratch_ = std::move(buffer); }
     // Whether reading stopped at an incomplete final batch.
     bool truncated() const noexcept { return truncated_; }
     // Bytes of the buffer in complete batches moved past (or current).
@@ -101,7 +103,7 @@ private:
     bool wrapper_log_append_ = false;
 
     decompressor decompressor_;
-    std::vector<std::byte> scratch_;
+    byte_buffer scratch_;
 };
 
 } // namespace kwire::proto
