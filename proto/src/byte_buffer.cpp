@@ -45,12 +45,26 @@ void byte_buffer_pool::give(byte_buffer buffer) {
     cached_bytes_ += cap;
 }
 
+namespace {
+
+// One allocation per share: the buffer and the way back to its pool.
+struct returning_buffer {
+    returning_buffer(byte_buffer b, std::weak_ptr<byte_buffer_pool> p) : buffer(std::move(b)), pool(std::move(p)) {}
+    returning_buffer(const returning_buffer&) = delete;
+    returning_buffer& operator=(const returning_buffer&) = delete;
+    ~returning_buffer() {
+        if (auto p = pool.lock()) p->give(std::move(buffer));
+    }
+
+    byte_buffer buffer;
+    std::weak_ptr<byte_buffer_pool> pool;
+};
+
+} // namespace
+
 std::shared_ptr<const byte_buffer> byte_buffer_pool::share(byte_buffer buffer) {
-    return std::shared_ptr<const byte_buffer>(
-        new byte_buffer(std::move(buffer)), [pool = weak_from_this()](const byte_buffer* b) {
-            std::unique_ptr<byte_buffer> owned(const_cast<byte_buffer*>(b));
-            if (auto p = pool.lock()) p->give(std::move(*owned));
-        });
+    auto holder = std::make_shared<returning_buffer>(std::move(buffer), weak_from_this());
+    return std::shared_ptr<const byte_buffer>(holder, &holder->buffer);
 }
 
 std::size_t byte_buffer_pool::cached_bytes() const {
