@@ -236,6 +236,46 @@ TEST_CASE("record batch: round trips with every available codec") {
     }
 }
 
+TEST_CASE("record batch reader: a decompressed batch outlives the reader and its buffer is reused") {
+    if (!codec_available(compression_codec::lz4)) return;
+    record_batch_builder::options o;
+    o.compression = compression_codec::lz4;
+    const auto first_records = sample_records(50, 1);
+    bytes buf = build(first_records, o);
+    o.base_offset = 50;
+    const bytes second = build(sample_records(50, 2), o);
+    buf.insert(buf.end(), second.begin(), second.end());
+
+    record_batch_reader r;
+    r.reset(buf);
+    REQUIRE(r.next_batch());
+    byte_buffer taken = r.take_decompressed();  // the first batch's records view this
+    const auto inside = [](const byte_buffer& b, std::span<const std::byte> v) {
+        return v.data() >= b.data() && v.data() + v.size() <= b.data() + b.size();
+    };
+    record rec;
+    REQUIRE(r.next_record(rec));
+    REQUIRE(rec.value);
+    CHECK(inside(taken, *rec.value));
+    CHECK(own(rec) == first_records[0]);
+
+    // The next batch decompresses into the buffer handed back, not a new one.
+    byte_buffer recycled;
+    recycled.reserve(1 << 20);
+    const std::byte* memory = recycled.data();
+    r.reuse_buffer(std::move(recycled));
+    while (r.next_record(rec)) {
+    }
+    REQUIRE(r.next_batch());
+    REQUIRE(r.next_record(rec));
+    CHECK(rec.offset == 50);
+    REQUIRE(rec.value);
+    CHECK(rec.value->data() >= memory);
+    CHECK(rec.value->data() < memory + (1 << 20));
+    CHECK_FALSE(inside(taken, *rec.value));
+    CHECK_FALSE(r.error());
+}
+
 TEST_CASE("record batch: several batches in one buffer, log-append time, reader reuse") {
     bytes buf;
     std::vector<owned_record> all;
