@@ -390,22 +390,27 @@ void connection::on_watchdog(std::error_code ec) {
     watchdog_deadline_ = {};
     if (state_ != state::open) return;
     const auto now = std::chrono::steady_clock::now();
-    for (const auto& p : in_flight_) {
-        if (p.deadline <= now) {
-            return fail(errc::request_timeout, "request",
-                        std::string(proto::api_name(p.api_key)) + " v" + std::to_string(p.api_version) +
-                            " got no response within " + std::to_string(p.timeout.count()) + " ms");
-        }
+    // When several deadlines have passed (a watchdog that fired late), the
+    // one that passed first is the failure to report.
+    const in_flight* late_request = nullptr;
+    for (const auto& p : in_flight_)
+        if (p.deadline <= now && (!late_request || p.deadline < late_request->deadline)) late_request = &p;
+    const outgoing_frame* late_frame = nullptr;
+    for (const auto* frames : {&writing_, &write_queue_})
+        for (const auto& f : *frames)
+            if (f.written && f.write_deadline <= now && (!late_frame || f.write_deadline < late_frame->write_deadline))
+                late_frame = &f;
+    if (late_frame && (!late_request || late_frame->write_deadline <= late_request->deadline)) {
+        return fail(errc::request_timeout, "write",
+                    std::string(proto::api_name(late_frame->api_key)) + " v" + std::to_string(late_frame->api_version) +
+                        " (no response expected) not written within " +
+                        std::to_string(options_.request_timeout.count()) + " ms: the broker reads nothing");
     }
-    for (const auto* frames : {&writing_, &write_queue_}) {
-        for (const auto& f : *frames) {
-            if (f.written && f.write_deadline <= now) {
-                return fail(errc::request_timeout, "write",
-                            std::string(proto::api_name(f.api_key)) + " v" + std::to_string(f.api_version) +
-                                " (no response expected) not written within " +
-                                std::to_string(options_.request_timeout.count()) + " ms: the broker reads nothing");
-            }
-        }
+    if (late_request) {
+        return fail(errc::request_timeout, "request",
+                    std::string(proto::api_name(late_request->api_key)) + " v" +
+                        std::to_string(late_request->api_version) + " got no response within " +
+                        std::to_string(late_request->timeout.count()) + " ms");
     }
     arm_watchdog();
 }
