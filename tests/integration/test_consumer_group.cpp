@@ -130,7 +130,7 @@ void commit_during_rebalance(const std::string& strategy) {
     REQUIRE(wait_until([&] { return log->distinct_consumed() >= sent.size(); }, 20s));
     std::this_thread::sleep_for(1s);  // the last commits
     const auto moved = b.owned();  // (a's close hands b the rest)
-    a.close();
+    a.leave();
     b.close();
     INFO(log->describe());
 
@@ -218,8 +218,7 @@ TEST_CASE("consumer group: three members share six partitions — a closed and a
 
     // b closes (an orderly leave): a and c take its partitions over at once.
     auto t0 = steady::now();
-    b.close();
-    log->forget("b");
+    b.leave();
     REQUIRE_MESSAGE(wait_until([&] { return split_evenly({&a, &c}, partitions, 3); }, 20s),
                     "b's partitions not taken over within 20 s of its close():" << owners({&a, &c}) << "\n"
                                                                                 << log->describe());
@@ -445,7 +444,7 @@ TEST_CASE("consumer group: rebalance callbacks run on the polling thread with th
         }
         CHECK(positions["b"].size() == 2u);
     }
-    a.close();
+    a.leave();
     b.close();
     for (const auto& v : log->violations()) CHECK_MESSAGE(false, v);
     // b read none of what a had read and committed.
@@ -604,7 +603,7 @@ TEST_CASE("consumer group: a static member (group.instance.id) restarted within 
     prod.stop();
     const auto sent = prod.records();
     REQUIRE(wait_until([&] { return log->distinct_consumed() >= sent.size(); }, 20s));
-    a2.close();
+    a2.leave();
     b.close();
     require_all_consumed(sent, *log);
     check_callbacks_on_poll_threads(*log);

@@ -433,6 +433,17 @@ public:
         if (poller_.joinable()) poller_.join();
     }
 
+    // An orderly close the log knows of: polling stops, the log forgets what
+    // this member owned, and only then close() leaves the group. (close()
+    // runs no callback; forgetting after it would let another member's
+    // on_assigned for these partitions, as soon as the leave lands, look
+    // like a double owner.)
+    void leave() {
+        stop_polling();
+        log_->forget(o_.name);
+        close();
+    }
+
     // An orderly close: stop polling, then consumer::close() (leaves the group).
     void close() {
         stop_polling();
